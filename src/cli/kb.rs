@@ -1,0 +1,101 @@
+//! `rxguide kb build | stats | search | check`.
+
+use super::Global;
+use crate::kb::lint::lint;
+use crate::kb::store::KbStore;
+
+pub fn build(global: &Global) -> anyhow::Result<i32> {
+    let sources = global.sources()?;
+    let store = KbStore::open(&global.data_dir())?;
+    let start = std::time::Instant::now();
+    let kb = store.build(&sources)?;
+    let stats = kb.stats(store.imported_count());
+    println!(
+        "built {} from {} in {:.0} ms: {} drugs, {} interactions, {} passages",
+        store.path().display(),
+        sources.label,
+        start.elapsed().as_secs_f64() * 1000.0,
+        stats.drugs,
+        stats.interactions,
+        stats.passages
+    );
+    Ok(0)
+}
+
+pub fn stats(global: &Global, json: bool) -> anyhow::Result<i32> {
+    let (kb, info) = global.open_kb()?;
+    let imported = KbStore::open(&global.data_dir())?.imported_count();
+    let stats = kb.stats(imported);
+    if json {
+        println!("{}", serde_json::to_string_pretty(&stats)?);
+    } else {
+        println!(
+            "knowledge base: {} ({})",
+            info.source_label,
+            info.path.display()
+        );
+        println!("  drugs        {}", stats.drugs);
+        println!("  synonyms     {}", stats.synonyms);
+        println!("  brands       {}", stats.brands);
+        println!("  classes      {}", stats.classes);
+        println!("  interactions {}", stats.interactions);
+        for (kind, n) in &stats.rules {
+            println!("  rules/{kind:<12} {n}");
+        }
+        println!("  passages     {}", stats.passages);
+        println!("  imported     {}", stats.imported_passages);
+    }
+    Ok(0)
+}
+
+pub fn search(global: &Global, query: &str, k: usize, json: bool) -> anyhow::Result<i32> {
+    let (kb, _) = global.open_kb()?;
+    // Drug names in the query are boosted, as in a case.
+    let boost: Vec<String> = query
+        .split_whitespace()
+        .filter_map(|w| kb.lookup(w).map(|id| kb.drug(id).name.clone()))
+        .collect();
+    let hits = kb.index.search(query, &boost, k);
+    if json {
+        let out: Vec<_> = hits
+            .iter()
+            .map(|h| {
+                let p = kb.passage(&h.id);
+                serde_json::json!({
+                    "id": h.id,
+                    "score": h.score,
+                    "title": p.map(|p| p.title.as_str()),
+                    "source": p.map(|p| p.source.as_str()),
+                })
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else if hits.is_empty() {
+        println!("no passage matches \"{query}\"");
+    } else {
+        for h in hits {
+            let title = kb.passage(&h.id).map(|p| p.title.as_str()).unwrap_or("");
+            println!("{:>7.2}  {}  {}", h.score, h.id, title);
+        }
+    }
+    Ok(0)
+}
+
+pub fn check(global: &Global) -> anyhow::Result<i32> {
+    let sources = global.sources()?;
+    let problems = lint(&sources);
+    if problems.is_empty() {
+        println!(
+            "kb check: {} clean ({} files)",
+            sources.label,
+            sources.files.len()
+        );
+        Ok(0)
+    } else {
+        for p in &problems {
+            println!("{p}");
+        }
+        eprintln!("kb check: {} problem(s)", problems.len());
+        Ok(1)
+    }
+}

@@ -1,0 +1,48 @@
+//! Headless commands behind the `rxguide` binary. `main.rs` holds only the
+//! argument definitions and dispatch; each command lives in its own file.
+
+pub mod check;
+pub mod kb;
+
+use crate::kb::store::{data_dir, open_kb, OpenInfo};
+use crate::kb::{Kb, Sources};
+use std::path::{Path, PathBuf};
+
+/// Options every command shares.
+#[derive(Debug, Clone, Default)]
+pub struct Global {
+    pub data_dir: Option<PathBuf>,
+    pub kb_dir: Option<PathBuf>,
+}
+
+impl Global {
+    pub fn data_dir(&self) -> PathBuf {
+        data_dir(self.data_dir.as_deref())
+    }
+
+    pub fn sources(&self) -> anyhow::Result<Sources> {
+        Ok(match &self.kb_dir {
+            Some(dir) => Sources::from_dir(dir)?,
+            None => Sources::bundled(),
+        })
+    }
+
+    /// Opens the knowledge base, rebuilding the store if the sources changed.
+    pub fn open_kb(&self) -> anyhow::Result<(Kb, OpenInfo)> {
+        let sources = self.sources()?;
+        Ok(open_kb(&self.data_dir(), &sources)?)
+    }
+}
+
+/// Exit status for bad input (case files, arguments).
+pub const EXIT_BAD_INPUT: i32 = 2;
+
+/// True when colour may be used on stdout.
+pub fn stdout_color() -> bool {
+    use std::io::IsTerminal;
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+pub fn display(p: &Path) -> String {
+    p.display().to_string()
+}

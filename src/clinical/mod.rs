@@ -1,0 +1,10 @@
+//! Clinical facts: derived values ([`calc`]) and the rule engine ([`rules`]),
+//! which turns a case plus the knowledge base into [`Flag`]s.
+
+pub mod calc;
+pub mod expect;
+pub mod flag;
+pub mod rules;
+
+pub use calc::Derived;
+pub use flag::{Flag, Indicator, Kind, NotChecked, Severity};

@@ -1,0 +1,92 @@
+//! Allergies: the same drug or a class it belongs to (built in), and
+//! cross-reactivity between drugs or classes (`[[allergy]]`).
+
+use super::{fill, Context, Finding, Findings};
+use crate::clinical::{Kind, Severity};
+use crate::kb::DrugId;
+use std::collections::BTreeSet;
+
+/// The passage behind the built-in same-drug / same-class rule.
+pub const DOCUMENTED_SOURCE: &str = "allergy-documented-class";
+
+pub fn check(ctx: &Context<'_>, out: &mut Findings) {
+    for allergy in &ctx.case.allergies {
+        let substance = allergy.substance.as_str();
+        // What the allergy covers: a drug (with its ingredients), or a class.
+        let (covered, class_name): (BTreeSet<DrugId>, Option<String>) = if let Some(d) =
+            ctx.kb.lookup(substance)
+        {
+            let mut s: BTreeSet<DrugId> = ctx.kb.ingredients(d).into_iter().collect();
+            s.insert(d);
+            (s, None)
+        } else if let Some(c) = ctx.kb.lookup_class(substance) {
+            (ctx.kb.class_members(&c.id), Some(c.name.clone()))
+        } else {
+            out.not_checked(substance, "allergy", format!("allergy to \"{substance}\" is not a known drug or class: allergy and cross-reactivity not checked"));
+            continue;
+        };
+        let severe = allergy.is_severe();
+        let reaction = allergy
+            .reaction
+            .as_deref()
+            .map(|r| format!(" ({r})"))
+            .unwrap_or_default();
+        let covered_refs: Vec<String> = covered.iter().map(|&i| ctx.name(i).to_string()).collect();
+        for (_, p) in ctx.proposed_ids() {
+            let mut mine: BTreeSet<DrugId> = ctx.kb.ingredients(p).into_iter().collect();
+            mine.insert(p);
+            if let Some(hit) = mine.intersection(&covered).next() {
+                let why = match &class_name {
+                    Some(c) => format!("{} is one of the {c}", ctx.name(*hit)),
+                    None if *hit == p => format!("{} is the same drug", ctx.name(p)),
+                    None => format!("{} contains {}", ctx.name(p), ctx.name(*hit)),
+                };
+                out.push(Finding {
+                    kind: Kind::Allergy,
+                    severity: Severity::Contraindicated,
+                    drugs: vec![ctx.name(p).to_string()],
+                    summary: format!("Documented allergy to {substance}{reaction}: {why}."),
+                    detail: "Re-exposure to a drug the patient is allergic to, or to another drug of the same class, risks the same or a worse reaction.".into(),
+                    suggestion: "Do not give; choose an agent from an unrelated class, or refer for allergy assessment if the label may be wrong.".into(),
+                    sources: vec![DOCUMENTED_SOURCE.into()],
+                    rule: "builtin-allergy-documented".into(),
+                    inputs: vec![format!("allergy \"{substance}\"{reaction}"), format!("{} proposed", ctx.name(p))],
+                });
+            }
+            for rule in &ctx.kb.records.allergies {
+                let allergen_hit = covered.iter().any(|&d| ctx.kb.matches(&rule.allergen, d));
+                if !allergen_hit || !ctx.kb.matches(&rule.drugs, p) {
+                    continue;
+                }
+                let severity = match (severe, rule.severe_severity) {
+                    (true, Some(s)) => s.max(rule.severity),
+                    _ => rule.severity,
+                };
+                let vars = [
+                    ("drug", ctx.name(p)),
+                    ("a", substance),
+                    ("b", ctx.name(p)),
+                    ("value", substance),
+                ];
+                out.push(Finding {
+                    kind: Kind::Allergy,
+                    severity,
+                    drugs: vec![ctx.name(p).to_string()],
+                    summary: fill(&rule.summary, &vars),
+                    detail: fill(&rule.detail, &vars),
+                    suggestion: fill(&rule.suggestion, &vars),
+                    sources: rule.sources.clone(),
+                    rule: rule.id.clone(),
+                    inputs: vec![
+                        format!(
+                            "allergy \"{substance}\"{reaction}{}",
+                            if severe { " (severe)" } else { "" }
+                        ),
+                        format!("allergen covers {}", covered_refs.join(", ")),
+                        format!("{} proposed", ctx.name(p)),
+                    ],
+                });
+            }
+        }
+    }
+}

@@ -1,0 +1,283 @@
+//! The rule engine: case + derived values + knowledge base -> flags.
+//!
+//! One file per rule family; each reads its kb table and pushes findings.
+//! Nothing here is specific to a drug: drugs and thresholds live in `kb/`.
+//!
+//! | family | file | kb table |
+//! | --- | --- | --- |
+//! | unknown drugs | [`unknown`] | vocabulary |
+//! | interactions | [`interaction`] | `[[interaction]]` |
+//! | renal, hepatic, pregnancy, lactation, beers, lab, condition | [`state`] | `[[rule]]` |
+//! | allergy | [`allergy`] | `[[allergy]]` + class membership |
+//! | duplicate therapy | [`duplicate`] | `[[duplicate]]` |
+//! | dose | [`dose`] | `[[dose]]` |
+
+pub mod allergy;
+pub mod dose;
+pub mod duplicate;
+pub mod interaction;
+pub mod state;
+pub mod unknown;
+
+use super::{Derived, Flag, Kind, NotChecked, Severity};
+use crate::intake::{Case, MedicationOrder};
+use crate::kb::{DrugId, Kb};
+use std::collections::BTreeMap;
+
+/// Passages the engine cites for built-in rules; every kb must have them.
+pub const BUILTIN_SOURCES: [&str; 3] = [
+    allergy::DOCUMENTED_SOURCE,
+    duplicate::SAME_DRUG_SOURCE,
+    unknown::SOURCE,
+];
+
+/// A drug of the case matched (or not) against the vocabulary.
+#[derive(Debug, Clone)]
+pub struct Resolved<'a> {
+    pub order: &'a MedicationOrder,
+    pub id: Option<DrugId>,
+    pub proposed: bool,
+    pub index: usize,
+}
+
+impl Resolved<'_> {
+    pub fn field(&self) -> String {
+        format!(
+            "{}[{}].drug",
+            if self.proposed {
+                "proposed"
+            } else {
+                "medications"
+            },
+            self.index
+        )
+    }
+}
+
+/// Everything the rules read.
+pub struct Context<'a> {
+    pub kb: &'a Kb,
+    pub case: &'a Case,
+    pub derived: &'a Derived,
+    pub proposed: Vec<Resolved<'a>>,
+    pub current: Vec<Resolved<'a>>,
+}
+
+impl<'a> Context<'a> {
+    pub fn new(kb: &'a Kb, case: &'a Case, derived: &'a Derived) -> Context<'a> {
+        let resolve = |orders: &'a [MedicationOrder], proposed: bool| {
+            orders
+                .iter()
+                .enumerate()
+                .map(|(index, order)| Resolved {
+                    order,
+                    id: kb.lookup(&order.drug),
+                    proposed,
+                    index,
+                })
+                .collect::<Vec<_>>()
+        };
+        Context {
+            kb,
+            case,
+            derived,
+            proposed: resolve(&case.proposed, true),
+            current: resolve(&case.medications, false),
+        }
+    }
+
+    pub fn name(&self, id: DrugId) -> &str {
+        &self.kb.drug(id).name
+    }
+
+    /// Known proposed drugs.
+    pub fn proposed_ids(&self) -> impl Iterator<Item = (usize, DrugId)> + '_ {
+        self.proposed
+            .iter()
+            .filter_map(|r| r.id.map(|id| (r.index, id)))
+    }
+
+    /// Every known drug other than proposed entry `index`: current
+    /// medicines and the other proposed drugs.
+    pub fn others(&self, index: usize) -> impl Iterator<Item = &Resolved<'a>> + '_ {
+        self.current
+            .iter()
+            .chain(self.proposed.iter().filter(move |r| r.index != index))
+            .filter(|r| r.id.is_some())
+    }
+}
+
+/// What the rules found.
+#[derive(Debug, Clone, Default)]
+pub struct Findings {
+    flags: BTreeMap<(Kind, Vec<String>), Flag>,
+    pub not_checked: Vec<NotChecked>,
+    /// One line per rule that fired, with its inputs.
+    pub fired: Vec<String>,
+}
+
+/// A finding before merging.
+pub struct Finding {
+    pub kind: Kind,
+    pub severity: Severity,
+    pub drugs: Vec<String>,
+    pub summary: String,
+    pub detail: String,
+    pub suggestion: String,
+    pub sources: Vec<String>,
+    pub rule: String,
+    pub inputs: Vec<String>,
+}
+
+impl Findings {
+    /// Adds a finding; the same kind on the same drugs is one flag: the
+    /// most severe text wins and sources and rules are merged.
+    pub fn push(&mut self, f: Finding) {
+        self.fired.push(format!(
+            "{} rule `{}` fired for {}: {} -> {}",
+            f.kind,
+            f.rule,
+            f.drugs.join(" + "),
+            if f.inputs.is_empty() {
+                "no patient values needed".to_string()
+            } else {
+                f.inputs.join(", ")
+            },
+            f.severity
+        ));
+        let mut drugs = f.drugs.clone();
+        drugs.sort();
+        drugs.dedup();
+        let key = (f.kind, drugs.clone());
+        let new = Flag {
+            kind: f.kind,
+            severity: f.severity,
+            indicator: if f.kind == Kind::UnknownDrug {
+                super::Indicator::Warning
+            } else {
+                f.severity.indicator()
+            },
+            drugs,
+            summary: f.summary,
+            detail: f.detail,
+            suggestion: f.suggestion,
+            sources: f.sources,
+            rules: vec![f.rule],
+            inputs: f.inputs,
+        };
+        match self.flags.get_mut(&key) {
+            None => {
+                self.flags.insert(key, new);
+            }
+            Some(old) => {
+                let (mut keep, other) = if new.severity > old.severity {
+                    (new, old.clone())
+                } else {
+                    (old.clone(), new)
+                };
+                for s in other.sources {
+                    if !keep.sources.contains(&s) {
+                        keep.sources.push(s);
+                    }
+                }
+                for r in other.rules {
+                    if !keep.rules.contains(&r) {
+                        keep.rules.push(r);
+                    }
+                }
+                *old = keep;
+            }
+        }
+    }
+
+    pub fn not_checked(&mut self, drug: &str, what: &str, reason: String) {
+        let n = NotChecked {
+            drug: drug.to_string(),
+            what: what.to_string(),
+            reason,
+        };
+        if !self.not_checked.contains(&n) {
+            self.not_checked.push(n);
+        }
+    }
+
+    /// Flags, most serious first (then by kind and drugs, for stable output).
+    pub fn into_flags(self) -> (Vec<Flag>, Vec<NotChecked>, Vec<String>) {
+        let mut flags: Vec<Flag> = self.flags.into_values().collect();
+        flags.sort_by(|a, b| {
+            b.severity
+                .cmp(&a.severity)
+                .then(a.kind.cmp(&b.kind))
+                .then_with(|| a.drugs.cmp(&b.drugs))
+        });
+        let mut not_checked = self.not_checked;
+        not_checked.sort();
+        (flags, not_checked, self.fired)
+    }
+}
+
+/// Runs every rule family.
+pub fn evaluate(ctx: &Context<'_>) -> Findings {
+    let mut out = Findings::default();
+    unknown::check(ctx, &mut out);
+    interaction::check(ctx, &mut out);
+    state::check(ctx, &mut out);
+    allergy::check(ctx, &mut out);
+    duplicate::check(ctx, &mut out);
+    dose::check(ctx, &mut out);
+    out
+}
+
+/// Fills `{name}` placeholders.
+pub fn fill(template: &str, vars: &[(&str, &str)]) -> String {
+    let mut s = template.to_string();
+    for (k, v) in vars {
+        s = s.replace(&format!("{{{k}}}"), v);
+    }
+    s
+}
+
+/// Whole-word, case-insensitive containment (`haystack` already lower case).
+pub fn contains_term(haystack: &str, term: &str) -> bool {
+    let term = term.to_lowercase();
+    if term.is_empty() {
+        return false;
+    }
+    let bytes = haystack.as_bytes();
+    let mut start = 0;
+    while let Some(pos) = haystack[start..].find(&term) {
+        let at = start + pos;
+        let end = at + term.len();
+        let before_ok = at == 0 || !bytes[at - 1].is_ascii_alphanumeric();
+        let after_ok = end >= bytes.len() || !bytes[end].is_ascii_alphanumeric();
+        if before_ok && after_ok {
+            return true;
+        }
+        start = at + term.len().max(1);
+        if start >= haystack.len() {
+            break;
+        }
+        while !haystack.is_char_boundary(start) {
+            start += 1;
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn whole_word_terms() {
+        assert!(contains_term("congestive heart failure", "heart failure"));
+        assert!(!contains_term("heartburn", "heart"));
+        assert!(contains_term("asthma (mild)", "asthma"));
+        assert!(!contains_term("", "x"));
+    }
+
+    #[test]
+    fn fill_placeholders() {
+        assert_eq!(fill("{a} with {b}", &[("a", "x"), ("b", "y")]), "x with y");
+    }
+}

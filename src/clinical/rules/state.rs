@@ -1,0 +1,320 @@
+//! Patient-state rules (`[[rule]]`): renal, hepatic, pregnancy, lactation,
+//! older adults (Beers), labs and drug-disease, all through one `when`
+//! evaluator that also says which inputs were missing.
+
+use super::{contains_term, fill, Context, Finding, Findings};
+use crate::clinical::calc::HepaticGrade;
+use crate::intake::{fmt_num, LabKind};
+use crate::kb::model::When;
+use crate::kb::DrugId;
+
+/// The outcome of evaluating a `when` table.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// Every condition holds; the inputs it read, and the first numeric
+    /// value and threshold for the text templates.
+    Match {
+        inputs: Vec<String>,
+        value: Option<String>,
+        threshold: Option<String>,
+        measure: Option<String>,
+    },
+    NoMatch,
+    /// No condition is false, but these inputs are missing.
+    Missing(Vec<String>),
+}
+
+struct Eval {
+    inputs: Vec<String>,
+    missing: Vec<String>,
+    failed: bool,
+    value: Option<String>,
+    threshold: Option<String>,
+    measure: Option<String>,
+}
+
+impl Eval {
+    fn numeric(
+        &mut self,
+        measure: &str,
+        value: Option<(f64, &str)>,
+        below: Option<f64>,
+        at_least: Option<f64>,
+        missing: &str,
+    ) {
+        if below.is_none() && at_least.is_none() {
+            return;
+        }
+        let Some((v, unit)) = value else {
+            self.missing.push(missing.to_string());
+            return;
+        };
+        let mut holds = true;
+        let mut thr = Vec::new();
+        if let Some(b) = below {
+            holds &= v < b;
+            thr.push(format!("< {}", fmt_num(b)));
+        }
+        if let Some(a) = at_least {
+            holds &= v >= a;
+            thr.push(format!(">= {}", fmt_num(a)));
+        }
+        if holds {
+            let shown = format!(
+                "{}{}",
+                fmt_num(v),
+                if unit.is_empty() {
+                    String::new()
+                } else {
+                    format!(" {unit}")
+                }
+            );
+            self.inputs
+                .push(format!("{measure} {shown} ({})", thr.join(" and ")));
+            if self.value.is_none() {
+                self.value = Some(shown);
+                self.threshold = below.or(at_least).map(|t| {
+                    format!(
+                        "{}{}",
+                        fmt_num(t),
+                        if unit.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" {unit}")
+                        }
+                    )
+                });
+                self.measure = Some(measure.to_string());
+            }
+        } else {
+            self.failed = true;
+        }
+    }
+
+    fn flag(&mut self, holds: bool, input: String) {
+        if holds {
+            self.inputs.push(input);
+        } else {
+            self.failed = true;
+        }
+    }
+}
+
+/// Evaluates `when` for proposed drug `drug` (entry `index`).
+pub fn evaluate(ctx: &Context<'_>, when: &When, index: usize) -> Outcome {
+    let p = &ctx.case.patient;
+    let d = ctx.derived;
+    let labs = &ctx.case.labs;
+    let mut e = Eval {
+        inputs: Vec::new(),
+        missing: Vec::new(),
+        failed: false,
+        value: None,
+        threshold: None,
+        measure: None,
+    };
+
+    e.numeric(
+        "eGFR",
+        d.egfr_ml_min_1_73m2.map(|v| (v, "mL/min/1.73m2")),
+        when.egfr_below,
+        when.egfr_at_least,
+        "eGFR (needs serum creatinine)",
+    );
+    if when.crcl_below.is_some() || when.crcl_at_least.is_some() {
+        match (d.crcl_ml_min, d.egfr_ml_min_1_73m2) {
+            (Some(c), _) => e.numeric(
+                "CrCl",
+                Some((c, "mL/min")),
+                when.crcl_below,
+                when.crcl_at_least,
+                "",
+            ),
+            (None, Some(g)) => {
+                e.numeric(
+                    "eGFR used for CrCl (no weight for Cockcroft-Gault)",
+                    Some((g, "mL/min/1.73m2")),
+                    when.crcl_below,
+                    when.crcl_at_least,
+                    "",
+                );
+            }
+            (None, None) => e
+                .missing
+                .push("CrCl (needs serum creatinine and weight)".into()),
+        }
+    }
+    e.numeric(
+        "age",
+        Some((p.age, "years")),
+        when.age_below,
+        when.age_at_least,
+        "",
+    );
+    if let Some(sex) = when.sex {
+        e.flag(p.sex == sex, format!("sex {}", p.sex));
+    }
+    if when.pregnant == Some(true) {
+        e.flag(p.pregnant, "pregnant".into());
+        if !when.trimesters.is_empty() && p.pregnant {
+            match p.trimester {
+                Some(t) => e.flag(when.trimesters.contains(&t), format!("trimester {t}")),
+                None => e
+                    .inputs
+                    .push("trimester not recorded (rule applies to some trimesters)".into()),
+            }
+        }
+    }
+    if when.breastfeeding == Some(true) {
+        e.flag(p.breastfeeding, "breastfeeding".into());
+    }
+    if !when.conditions_any.is_empty() {
+        let hit = ctx.case.conditions.iter().find_map(|c| {
+            let lc = c.to_lowercase();
+            when.conditions_any
+                .iter()
+                .find(|t| contains_term(&lc, t))
+                .map(|_| c.clone())
+        });
+        match hit {
+            Some(c) => e.inputs.push(format!("condition \"{c}\"")),
+            None => e.failed = true,
+        }
+    }
+    if let Some(req) = when.hepatic_impairment {
+        let grade = d.hepatic;
+        if grade >= req.minimum() {
+            e.inputs.push(
+                format!(
+                    "hepatic impairment {:?} ({})",
+                    grade,
+                    d.hepatic_basis.join("; ")
+                )
+                .to_lowercase(),
+            );
+        } else if grade == HepaticGrade::None
+            && labs.alt_u_l.is_none()
+            && labs.ast_u_l.is_none()
+            && labs.bilirubin_mg_dl.is_none()
+            && !e.failed
+        {
+            e.missing
+                .push("liver status (no liver condition or liver tests recorded)".into());
+        } else {
+            e.failed = true;
+        }
+    }
+    if let Some(kind) = when.lab.as_deref().and_then(LabKind::parse) {
+        let value = if kind == LabKind::Egfr {
+            d.egfr_ml_min_1_73m2
+        } else {
+            labs.get(kind)
+        };
+        e.numeric(
+            kind.name(),
+            value.map(|v| (v, kind.unit())),
+            when.below,
+            None,
+            &format!("{} (not recorded)", kind.name()),
+        );
+        if let Some(a) = when.above {
+            match value {
+                Some(v) if v > a => {
+                    let shown = format!("{} {}", fmt_num(v), kind.unit()).trim().to_string();
+                    e.inputs
+                        .push(format!("{} {shown} (> {})", kind.name(), fmt_num(a)));
+                    if e.value.is_none() {
+                        e.value = Some(shown);
+                        e.threshold =
+                            Some(format!("{} {}", fmt_num(a), kind.unit()).trim().to_string());
+                        e.measure = Some(kind.name().to_string());
+                    }
+                }
+                Some(_) => e.failed = true,
+                None => {
+                    let m = format!("{} (not recorded)", kind.name());
+                    if !e.missing.contains(&m) {
+                        e.missing.push(m);
+                    }
+                }
+            }
+        }
+    }
+    if !when.with_any.is_empty() {
+        let other = ctx
+            .others(index)
+            .find_map(|r| r.id.filter(|&id| ctx.kb.matches(&when.with_any, id)));
+        match other {
+            Some(id) => e.inputs.push(format!("with {}", ctx.name(id))),
+            None => e.failed = true,
+        }
+    }
+
+    if e.failed {
+        Outcome::NoMatch
+    } else if !e.missing.is_empty() {
+        Outcome::Missing(e.missing)
+    } else {
+        Outcome::Match {
+            inputs: e.inputs,
+            value: e.value,
+            threshold: e.threshold,
+            measure: e.measure,
+        }
+    }
+}
+
+/// Template variables for a state rule on drug `p`.
+pub fn vars<'a>(
+    ctx: &'a Context<'_>,
+    p: DrugId,
+    value: &'a Option<String>,
+    threshold: &'a Option<String>,
+    measure: &'a Option<String>,
+) -> [(&'a str, &'a str); 4] {
+    [
+        ("drug", ctx.name(p)),
+        ("value", value.as_deref().unwrap_or("")),
+        ("threshold", threshold.as_deref().unwrap_or("")),
+        ("measure", measure.as_deref().unwrap_or("")),
+    ]
+}
+
+pub fn check(ctx: &Context<'_>, out: &mut Findings) {
+    for (index, p) in ctx.proposed_ids() {
+        for rule in &ctx.kb.records.rules {
+            if !ctx.kb.matches(&rule.drugs, p) {
+                continue;
+            }
+            match evaluate(ctx, &rule.when, index) {
+                Outcome::Match {
+                    inputs,
+                    value,
+                    threshold,
+                    measure,
+                } => {
+                    let vars = vars(ctx, p, &value, &threshold, &measure);
+                    out.push(Finding {
+                        kind: rule.kind,
+                        severity: rule.severity,
+                        drugs: vec![ctx.name(p).to_string()],
+                        summary: fill(&rule.summary, &vars),
+                        detail: fill(&rule.detail, &vars),
+                        suggestion: fill(&rule.suggestion, &vars),
+                        sources: rule.sources.clone(),
+                        rule: rule.id.clone(),
+                        inputs,
+                    });
+                }
+                Outcome::Missing(missing) => {
+                    out.not_checked(
+                        ctx.name(p),
+                        &format!("{} rules", rule.kind),
+                        format!("needs {}", missing.join(", ")),
+                    );
+                }
+                Outcome::NoMatch => {}
+            }
+        }
+    }
+}

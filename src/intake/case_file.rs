@@ -1,0 +1,774 @@
+//! The TOML case file of `CASE_FORMAT.md`: parsing, validation, and
+//! writing back (sessions export the same shape).
+
+use super::units::{self, limits};
+use super::{
+    dose::ACCEPTED_FREQUENCIES, Allergy, AllergySeverity, Case, Dose, Expect, FieldError,
+    Frequency, Labs, MedicationOrder, Patient, Sex,
+};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// The case file exactly as written; every field optional at this level so
+/// that validation, not serde, names what is missing.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaseFile {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub patient: Option<PatientFile>,
+    #[serde(default, skip_serializing_if = "LabsFile::is_empty")]
+    pub labs: LabsFile,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allergies: Vec<AllergyFile>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub medications: Vec<MedicationFile>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub proposed: Vec<MedicationFile>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expect: Option<Expect>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatientFile {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub age: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sex: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight_kg: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight_lb: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub height_cm: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub height_in: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pregnant: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trimester: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub breastfeeding: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LabsFile {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub creatinine_mg_dl: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub creatinine_umol_l: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub egfr: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub potassium_mmol_l: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sodium_mmol_l: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alt_u_l: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ast_u_l: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bilirubin_mg_dl: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub albumin_g_dl: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inr: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub qtc_ms: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platelets_10e9_l: Option<f64>,
+}
+
+impl LabsFile {
+    pub fn is_empty(&self) -> bool {
+        self == &LabsFile::default()
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AllergyFile {
+    #[serde(default)]
+    pub substance: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reaction: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub severity: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MedicationFile {
+    #[serde(default)]
+    pub drug: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dose: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frequency: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub indication: Option<String>,
+}
+
+/// Why a case file was rejected. Displayed as one line.
+#[derive(Debug, thiserror::Error)]
+pub enum CaseError {
+    #[error("{file}: cannot read: {source}")]
+    Read {
+        file: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{file}: line {line}: {message}")]
+    Syntax {
+        file: PathBuf,
+        line: usize,
+        message: String,
+    },
+    #[error("{file}: {error}")]
+    Invalid { file: PathBuf, error: FieldError },
+}
+
+fn err(field: impl Into<String>, message: impl Into<String>) -> FieldError {
+    FieldError {
+        field: field.into(),
+        message: message.into(),
+    }
+}
+
+/// Reads and validates a case file.
+pub fn load_case(path: &Path) -> Result<Case, CaseError> {
+    let text = std::fs::read_to_string(path).map_err(|source| CaseError::Read {
+        file: path.to_path_buf(),
+        source,
+    })?;
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "case".into());
+    parse_case(&text, &stem).map_err(|e| e.with_file(path))
+}
+
+impl CaseError {
+    fn with_file(self, path: &Path) -> CaseError {
+        let file = path.to_path_buf();
+        match self {
+            CaseError::Read { source, .. } => CaseError::Read { file, source },
+            CaseError::Syntax { line, message, .. } => CaseError::Syntax {
+                file,
+                line,
+                message,
+            },
+            CaseError::Invalid { error, .. } => CaseError::Invalid { file, error },
+        }
+    }
+}
+
+/// Parses case-file text; `default_id` is used when the file has no `id`.
+pub fn parse_case(text: &str, default_id: &str) -> Result<Case, CaseError> {
+    let file: CaseFile = toml::from_str(text).map_err(|e| syntax_error(text, &e))?;
+    file.validate(default_id)
+        .map_err(|mut errors| CaseError::Invalid {
+            file: PathBuf::new(),
+            error: errors.remove(0),
+        })
+}
+
+/// Turns a TOML/serde error into one line with the line number and, where
+/// the error points at a key, the dotted field name.
+fn syntax_error(text: &str, e: &toml::de::Error) -> CaseError {
+    let message = e.message().trim().replace('\n', " ");
+    let Some(span) = e.span() else {
+        return CaseError::Syntax {
+            file: PathBuf::new(),
+            line: 1,
+            message: format!("not a valid case file: {message}"),
+        };
+    };
+    let start = span.start.min(text.len());
+    let line = text[..start].matches('\n').count() + 1;
+    let field = field_at(text, start);
+    let message = match (field, message.starts_with("unknown field")) {
+        (_, true) => format!("{message} (see CASE_FORMAT.md)"),
+        (Some(f), false) => format!("field `{f}`: {message}"),
+        (None, false) => format!("not valid TOML or not a case file: {message}"),
+    };
+    CaseError::Syntax {
+        file: PathBuf::new(),
+        line,
+        message,
+    }
+}
+
+/// The dotted key whose value sits at byte `pos`: the key on that line,
+/// prefixed by the nearest `[table]` header above it.
+fn field_at(text: &str, pos: usize) -> Option<String> {
+    let line_start = text[..pos].rfind('\n').map_or(0, |i| i + 1);
+    let line_end = text[pos..].find('\n').map_or(text.len(), |i| pos + i);
+    let line = &text[line_start..line_end];
+    let key = line.split_once('=')?.0.trim().trim_matches('"');
+    if key.is_empty() || key.starts_with('[') {
+        return None;
+    }
+    let header = text[..line_start].lines().rev().find_map(|l| {
+        let l = l.trim();
+        l.strip_prefix("[[")
+            .and_then(|h| h.strip_suffix("]]"))
+            .or_else(|| l.strip_prefix('[').and_then(|h| h.strip_suffix(']')))
+            .map(str::trim)
+    });
+    Some(match header {
+        Some(h) => format!("{h}.{key}"),
+        None => key.to_string(),
+    })
+}
+
+fn check_range(field: &str, v: f64, (lo, hi): (f64, f64), unit: &str) -> Result<f64, FieldError> {
+    if v.is_finite() && v >= lo && v <= hi {
+        Ok(v)
+    } else {
+        let unit = if unit.is_empty() {
+            String::new()
+        } else {
+            format!(" {unit}")
+        };
+        Err(err(
+            field,
+            format!("{v}{unit} is outside the accepted range {lo}..={hi}{unit}"),
+        ))
+    }
+}
+
+fn opt_range(
+    field: &str,
+    v: Option<f64>,
+    range: (f64, f64),
+    unit: &str,
+    errors: &mut Vec<FieldError>,
+) -> Option<f64> {
+    let v = v?;
+    match check_range(field, v, range, unit) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            errors.push(e);
+            None
+        }
+    }
+}
+
+/// One of two alternative unit fields (e.g. `weight_kg` / `weight_lb`),
+/// converted to the canonical unit.
+fn either_unit(
+    (name_a, a): (&str, Option<f64>),
+    (name_b, b): (&str, Option<f64>),
+    convert_b: fn(f64) -> f64,
+    range: (f64, f64),
+    unit: &str,
+    errors: &mut Vec<FieldError>,
+) -> Option<f64> {
+    match (a, b) {
+        (Some(_), Some(_)) => {
+            errors.push(err(
+                name_a,
+                format!("give either `{name_a}` or `{name_b}`, not both"),
+            ));
+            None
+        }
+        (Some(v), None) => opt_range(name_a, Some(v), range, unit, errors),
+        (None, Some(v)) => {
+            if !v.is_finite() || v <= 0.0 {
+                errors.push(err(name_b, format!("{v} must be a positive number")));
+                return None;
+            }
+            let converted = convert_b(v);
+            match check_range(name_b, converted, range, unit) {
+                Ok(v) => Some(v),
+                Err(e) => {
+                    errors.push(err(
+                        name_b,
+                        format!("{v} converts to {}; {}", converted, e.message),
+                    ));
+                    None
+                }
+            }
+        }
+        (None, None) => None,
+    }
+}
+
+impl CaseFile {
+    /// Validates every field; returns all problems found, most important
+    /// first (required fields, then ranges), so a form can show each one
+    /// next to its field.
+    pub fn validate(&self, default_id: &str) -> Result<Case, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let patient = self.validate_patient(&mut errors);
+        let labs = self.validate_labs(&mut errors);
+        let allergies = self.validate_allergies(&mut errors);
+        let medications = validate_orders("medications", &self.medications, &mut errors);
+        let proposed = validate_orders("proposed", &self.proposed, &mut errors);
+        if self.proposed.is_empty() {
+            errors.push(err(
+                "proposed",
+                "at least one [[proposed]] entry with a `drug` is required",
+            ));
+        }
+        let id = match self.id.as_deref().map(str::trim) {
+            Some("") => {
+                errors.push(err("id", "must not be empty when given"));
+                String::new()
+            }
+            Some(id) => id.to_string(),
+            None => default_id.to_string(),
+        };
+        match patient {
+            Some(patient) if errors.is_empty() => Ok(Case {
+                id,
+                title: self.title.clone().filter(|t| !t.trim().is_empty()),
+                conditions: self
+                    .conditions
+                    .iter()
+                    .map(|c| c.trim().to_string())
+                    .filter(|c| !c.is_empty())
+                    .collect(),
+                patient,
+                labs,
+                allergies,
+                medications,
+                proposed,
+                expect: self.expect.clone(),
+            }),
+            _ => Err(errors),
+        }
+    }
+
+    fn validate_patient(&self, errors: &mut Vec<FieldError>) -> Option<Patient> {
+        let Some(p) = &self.patient else {
+            errors.push(err(
+                "patient",
+                "the [patient] table is required (age, sex; optional weight_kg, height_cm, pregnant, trimester, breastfeeding)",
+            ));
+            return None;
+        };
+        let age = match p.age {
+            None => {
+                errors.push(err("patient.age", "required: years, 0 < age <= 120"));
+                None
+            }
+            Some(a) if !(a.is_finite() && a > limits::AGE.0 && a <= limits::AGE.1) => {
+                errors.push(err(
+                    "patient.age",
+                    format!("{a} is out of range; accepted: 0 < age <= 120 (years)"),
+                ));
+                None
+            }
+            Some(a) => Some(a),
+        };
+        let sex = match p.sex.as_deref().map(|s| s.trim().to_lowercase()) {
+            None => {
+                errors.push(err("patient.sex", "required: \"female\" or \"male\""));
+                None
+            }
+            Some(s) if s == "female" || s == "f" => Some(Sex::Female),
+            Some(s) if s == "male" || s == "m" => Some(Sex::Male),
+            Some(s) => {
+                errors.push(err(
+                    "patient.sex",
+                    format!("\"{s}\" is not accepted; accepted: \"female\" or \"male\" (used by the CrCl and eGFR equations)"),
+                ));
+                None
+            }
+        };
+        let weight_kg = either_unit(
+            ("patient.weight_kg", p.weight_kg),
+            ("patient.weight_lb", p.weight_lb),
+            units::lb_to_kg,
+            limits::WEIGHT_KG,
+            "kg",
+            errors,
+        );
+        let height_cm = either_unit(
+            ("patient.height_cm", p.height_cm),
+            ("patient.height_in", p.height_in),
+            units::in_to_cm,
+            limits::HEIGHT_CM,
+            "cm",
+            errors,
+        );
+        let pregnant = p.pregnant.unwrap_or(false);
+        if pregnant && sex == Some(Sex::Male) {
+            errors.push(err(
+                "patient.pregnant",
+                "true is not accepted with sex = \"male\"; accepted: pregnant = true only for sex = \"female\"",
+            ));
+        }
+        let trimester = match p.trimester {
+            None => None,
+            Some(t) if !pregnant => {
+                errors.push(err(
+                    "patient.trimester",
+                    format!("{t} given but pregnant is not true; set pregnant = true or remove trimester"),
+                ));
+                None
+            }
+            Some(t @ 1..=3) => u8::try_from(t).ok(),
+            Some(t) => {
+                errors.push(err(
+                    "patient.trimester",
+                    format!("{t} is not accepted; accepted: 1, 2 or 3"),
+                ));
+                None
+            }
+        };
+        Some(Patient {
+            age: age?,
+            sex: sex?,
+            weight_kg,
+            height_cm,
+            pregnant,
+            trimester,
+            breastfeeding: p.breastfeeding.unwrap_or(false),
+        })
+    }
+
+    fn validate_labs(&self, errors: &mut Vec<FieldError>) -> Labs {
+        let l = &self.labs;
+        let creatinine_mg_dl = either_unit(
+            ("labs.creatinine_mg_dl", l.creatinine_mg_dl),
+            ("labs.creatinine_umol_l", l.creatinine_umol_l),
+            units::creatinine_umol_to_mg_dl,
+            limits::CREATININE_MG_DL,
+            "mg/dL",
+            errors,
+        );
+        let mut r = |name: &str, v, range, unit| opt_range(name, v, range, unit, errors);
+        Labs {
+            creatinine_mg_dl,
+            egfr: r("labs.egfr", l.egfr, limits::EGFR, "mL/min/1.73m2"),
+            potassium_mmol_l: r(
+                "labs.potassium_mmol_l",
+                l.potassium_mmol_l,
+                limits::POTASSIUM,
+                "mmol/L",
+            ),
+            sodium_mmol_l: r(
+                "labs.sodium_mmol_l",
+                l.sodium_mmol_l,
+                limits::SODIUM,
+                "mmol/L",
+            ),
+            alt_u_l: r("labs.alt_u_l", l.alt_u_l, limits::ALT, "U/L"),
+            ast_u_l: r("labs.ast_u_l", l.ast_u_l, limits::AST, "U/L"),
+            bilirubin_mg_dl: r(
+                "labs.bilirubin_mg_dl",
+                l.bilirubin_mg_dl,
+                limits::BILIRUBIN_MG_DL,
+                "mg/dL",
+            ),
+            albumin_g_dl: r(
+                "labs.albumin_g_dl",
+                l.albumin_g_dl,
+                limits::ALBUMIN_G_DL,
+                "g/dL",
+            ),
+            inr: r("labs.inr", l.inr, limits::INR, ""),
+            qtc_ms: r("labs.qtc_ms", l.qtc_ms, limits::QTC_MS, "ms"),
+            platelets_10e9_l: r(
+                "labs.platelets_10e9_l",
+                l.platelets_10e9_l,
+                limits::PLATELETS,
+                "x10^9/L",
+            ),
+        }
+    }
+
+    fn validate_allergies(&self, errors: &mut Vec<FieldError>) -> Vec<Allergy> {
+        let mut out = Vec::new();
+        for (i, a) in self.allergies.iter().enumerate() {
+            let field = |name: &str| format!("allergies[{i}].{name}");
+            if a.substance.trim().is_empty() {
+                errors.push(err(
+                    field("substance"),
+                    "required: a drug, class or ingredient name",
+                ));
+                continue;
+            }
+            let severity = match a.severity.as_deref().map(|s| s.trim().to_lowercase()) {
+                None => None,
+                Some(s) => match s.as_str() {
+                    "mild" => Some(AllergySeverity::Mild),
+                    "moderate" => Some(AllergySeverity::Moderate),
+                    "severe" => Some(AllergySeverity::Severe),
+                    "anaphylaxis" => Some(AllergySeverity::Anaphylaxis),
+                    other => {
+                        errors.push(err(
+                            field("severity"),
+                            format!("\"{other}\" is not accepted; accepted: \"mild\", \"moderate\", \"severe\", \"anaphylaxis\""),
+                        ));
+                        None
+                    }
+                },
+            };
+            out.push(Allergy {
+                substance: a.substance.trim().to_string(),
+                reaction: a.reaction.clone().filter(|r| !r.trim().is_empty()),
+                severity,
+            });
+        }
+        out
+    }
+
+    /// Writes a validated case back into the file shape (canonical units).
+    pub fn from_case(case: &Case) -> CaseFile {
+        let p = &case.patient;
+        let l = &case.labs;
+        let orders = |orders: &[MedicationOrder]| {
+            orders
+                .iter()
+                .map(|o| MedicationFile {
+                    drug: o.drug.clone(),
+                    dose: o.dose.as_ref().map(|d| d.text.clone()),
+                    frequency: o.frequency.as_ref().map(|f| f.text.clone()),
+                    indication: o.indication.clone(),
+                })
+                .collect()
+        };
+        CaseFile {
+            id: Some(case.id.clone()),
+            title: case.title.clone(),
+            conditions: case.conditions.clone(),
+            patient: Some(PatientFile {
+                age: Some(p.age),
+                sex: Some(p.sex.as_str().to_string()),
+                weight_kg: p.weight_kg,
+                height_cm: p.height_cm,
+                pregnant: p.pregnant.then_some(true),
+                trimester: p.trimester.map(i64::from),
+                breastfeeding: p.breastfeeding.then_some(true),
+                ..PatientFile::default()
+            }),
+            labs: LabsFile {
+                creatinine_mg_dl: l.creatinine_mg_dl,
+                egfr: l.egfr,
+                potassium_mmol_l: l.potassium_mmol_l,
+                sodium_mmol_l: l.sodium_mmol_l,
+                alt_u_l: l.alt_u_l,
+                ast_u_l: l.ast_u_l,
+                bilirubin_mg_dl: l.bilirubin_mg_dl,
+                albumin_g_dl: l.albumin_g_dl,
+                inr: l.inr,
+                qtc_ms: l.qtc_ms,
+                platelets_10e9_l: l.platelets_10e9_l,
+                creatinine_umol_l: None,
+            },
+            allergies: case
+                .allergies
+                .iter()
+                .map(|a| AllergyFile {
+                    substance: a.substance.clone(),
+                    reaction: a.reaction.clone(),
+                    severity: a.severity.map(|s| {
+                        match s {
+                            AllergySeverity::Mild => "mild",
+                            AllergySeverity::Moderate => "moderate",
+                            AllergySeverity::Severe => "severe",
+                            AllergySeverity::Anaphylaxis => "anaphylaxis",
+                        }
+                        .to_string()
+                    }),
+                })
+                .collect(),
+            medications: orders(&case.medications),
+            proposed: orders(&case.proposed),
+            expect: case.expect.clone(),
+        }
+    }
+
+    /// The case file as TOML text.
+    pub fn to_toml(&self) -> Result<String, toml::ser::Error> {
+        toml::to_string_pretty(self)
+    }
+}
+
+fn validate_orders(
+    list: &str,
+    orders: &[MedicationFile],
+    errors: &mut Vec<FieldError>,
+) -> Vec<MedicationOrder> {
+    let mut out = Vec::new();
+    for (i, m) in orders.iter().enumerate() {
+        let field = |name: &str| format!("{list}[{i}].{name}");
+        if m.drug.trim().is_empty() {
+            errors.push(err(field("drug"), "required: a generic or brand name"));
+            continue;
+        }
+        let frequency = match m.frequency.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(f) => match Frequency::parse(f) {
+                Some(freq) => Some(freq),
+                None => {
+                    errors.push(err(
+                        field("frequency"),
+                        format!("\"{f}\" is not accepted; accepted: {ACCEPTED_FREQUENCIES}"),
+                    ));
+                    None
+                }
+            },
+        };
+        out.push(MedicationOrder {
+            drug: m.drug.trim().to_string(),
+            dose: m
+                .dose
+                .as_deref()
+                .filter(|d| !d.trim().is_empty())
+                .map(Dose::parse),
+            frequency,
+            indication: m.indication.clone().filter(|s| !s.trim().is_empty()),
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str =
+        "[patient]\nage = 40\nsex = \"male\"\n[[proposed]]\ndrug = \"amoxicillin\"\n";
+
+    fn message(text: &str) -> String {
+        match parse_case(text, "t") {
+            Ok(_) => String::from("ok"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn minimal_case_parses() {
+        let case = parse_case(MINIMAL, "stem").expect("valid");
+        assert_eq!(case.id, "stem");
+        assert_eq!(case.patient.sex, Sex::Male);
+        assert_eq!(case.proposed[0].drug, "amoxicillin");
+    }
+
+    #[test]
+    fn not_toml() {
+        let m = message("this is [not toml");
+        assert!(m.contains("line 1"), "{m}");
+    }
+
+    #[test]
+    fn missing_required_fields() {
+        assert!(message("[[proposed]]\ndrug = \"x\"\n").contains("field `patient`"));
+        assert!(
+            message("[patient]\nsex = \"male\"\n[[proposed]]\ndrug = \"x\"\n")
+                .contains("field `patient.age`")
+        );
+        assert!(message("[patient]\nage = 40\n[[proposed]]\ndrug = \"x\"\n")
+            .contains("field `patient.sex`"));
+        let m = message("[patient]\nage = 40\nsex = \"male\"\n");
+        assert!(m.contains("field `proposed`"), "{m}");
+    }
+
+    #[test]
+    fn out_of_range_values_name_field_and_range() {
+        let m = message(&MINIMAL.replace("age = 40", "age = 130"));
+        assert!(
+            m.contains("patient.age") && m.contains("0 < age <= 120"),
+            "{m}"
+        );
+        let m = message(&MINIMAL.replace("age = 40", "age = 40\nweight_kg = 900"));
+        assert!(
+            m.contains("patient.weight_kg") && m.contains("0.3..=500"),
+            "{m}"
+        );
+        let m = message(&MINIMAL.replace("age = 40", "age = 40\nheight_cm = 5"));
+        assert!(m.contains("patient.height_cm"), "{m}");
+        let m = message(&format!("{MINIMAL}[labs]\npotassium_mmol_l = 45\n"));
+        assert!(
+            m.contains("labs.potassium_mmol_l") && m.contains("1.5..=10"),
+            "{m}"
+        );
+    }
+
+    #[test]
+    fn creatinine_units() {
+        let a = parse_case(
+            &format!("{MINIMAL}[labs]\ncreatinine_umol_l = 185.64\n"),
+            "t",
+        )
+        .expect("ok");
+        assert!((a.labs.creatinine_mg_dl.unwrap_or_default() - 2.1).abs() < 1e-9);
+        let m = message(&format!(
+            "{MINIMAL}[labs]\ncreatinine_mg_dl = 2.1\ncreatinine_umol_l = 185\n"
+        ));
+        assert!(m.contains("not both"), "{m}");
+        // 2.1 typed in the µmol/L field is a unit slip, not a creatinine.
+        let m = message(&format!("{MINIMAL}[labs]\ncreatinine_umol_l = 2.1\n"));
+        assert!(m.contains("labs.creatinine_umol_l"), "{m}");
+    }
+
+    #[test]
+    fn imperial_units_convert() {
+        let c = parse_case(
+            &MINIMAL.replace("age = 40", "age = 40\nweight_lb = 176\nheight_in = 70"),
+            "t",
+        )
+        .expect("ok");
+        assert!((c.patient.weight_kg.unwrap_or_default() - 79.83).abs() < 0.01);
+        assert!((c.patient.height_cm.unwrap_or_default() - 177.8).abs() < 0.01);
+    }
+
+    #[test]
+    fn pregnant_male_is_rejected() {
+        let m = message(&MINIMAL.replace("age = 40", "age = 40\npregnant = true"));
+        assert!(m.contains("patient.pregnant") && m.contains("male"), "{m}");
+    }
+
+    #[test]
+    fn unknown_sex_is_rejected() {
+        let m = message(&MINIMAL.replace("\"male\"", "\"other\""));
+        assert!(
+            m.contains("patient.sex") && m.contains("\"female\" or \"male\""),
+            "{m}"
+        );
+    }
+
+    #[test]
+    fn wrong_type_names_the_field_and_line() {
+        let m = message(&MINIMAL.replace("age = 40", "age = \"forty\""));
+        assert!(m.contains("line 2") && m.contains("patient.age"), "{m}");
+    }
+
+    #[test]
+    fn unknown_field_is_rejected() {
+        let m = message(&MINIMAL.replace("age = 40", "age = 40\nweight = 70"));
+        assert!(m.contains("unknown field") && m.contains("weight"), "{m}");
+    }
+
+    #[test]
+    fn bad_frequency_lists_accepted_values() {
+        let m = message(&format!("{MINIMAL}frequency = \"sometimes\"\n"));
+        assert!(
+            m.contains("proposed[0].frequency") && m.contains("bid"),
+            "{m}"
+        );
+    }
+
+    #[test]
+    fn round_trip_through_toml() {
+        let text = format!(
+            "id = \"x\"\nconditions = [\"asthma\"]\n{}\n[labs]\ncreatinine_mg_dl = 1.2\ninr = 2.5\n[[allergies]]\nsubstance = \"penicillin\"\nseverity = \"anaphylaxis\"\n[[medications]]\ndrug = \"warfarin\"\ndose = \"5 mg\"\nfrequency = \"daily\"\n",
+            MINIMAL.replace("age = 40", "age = 40\nweight_kg = 70")
+        );
+        let case = parse_case(&text, "t").expect("valid");
+        let toml = CaseFile::from_case(&case).to_toml().expect("serialises");
+        let again = parse_case(&toml, "t").expect("re-parses");
+        assert_eq!(case, again);
+    }
+}

@@ -1,0 +1,296 @@
+//! Intake: the validated patient and prescribing question.
+//!
+//! A case arrives as a TOML case file ([`case_file`]) or, later, a FHIR
+//! bundle; both end as the same [`Case`], with units normalised (kg, cm,
+//! creatinine in mg/dL) by [`units`]. Validation errors name the field and
+//! what is accepted ([`FieldError`]).
+
+pub mod case_file;
+pub mod dose;
+pub mod units;
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+pub use case_file::{load_case, parse_case, CaseError, CaseFile};
+pub use dose::{Dose, Frequency};
+
+/// Biological sex as used by the CrCl and eGFR equations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Sex {
+    Female,
+    Male,
+}
+
+impl Sex {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Sex::Female => "female",
+            Sex::Male => "male",
+        }
+    }
+}
+
+impl fmt::Display for Sex {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Demographics and physiological state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Patient {
+    /// Years; may be fractional for infants.
+    pub age: f64,
+    pub sex: Sex,
+    pub weight_kg: Option<f64>,
+    pub height_cm: Option<f64>,
+    pub pregnant: bool,
+    pub trimester: Option<u8>,
+    pub breastfeeding: bool,
+}
+
+/// Laboratory values in canonical units. Every field is optional; a rule
+/// that needs a missing value reports "not checked" instead of passing.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Labs {
+    /// Serum creatinine, mg/dL (converted from µmol/L when given so).
+    pub creatinine_mg_dl: Option<f64>,
+    /// Reported eGFR (mL/min/1.73m2); used as reported when present.
+    pub egfr: Option<f64>,
+    pub potassium_mmol_l: Option<f64>,
+    pub sodium_mmol_l: Option<f64>,
+    pub alt_u_l: Option<f64>,
+    pub ast_u_l: Option<f64>,
+    pub bilirubin_mg_dl: Option<f64>,
+    pub albumin_g_dl: Option<f64>,
+    pub inr: Option<f64>,
+    pub qtc_ms: Option<f64>,
+    pub platelets_10e9_l: Option<f64>,
+}
+
+/// A lab the rules can ask about, by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LabKind {
+    Creatinine,
+    Egfr,
+    Potassium,
+    Sodium,
+    Alt,
+    Ast,
+    Bilirubin,
+    Albumin,
+    Inr,
+    Qtc,
+    Platelets,
+}
+
+impl LabKind {
+    pub const ALL: [LabKind; 11] = [
+        LabKind::Creatinine,
+        LabKind::Egfr,
+        LabKind::Potassium,
+        LabKind::Sodium,
+        LabKind::Alt,
+        LabKind::Ast,
+        LabKind::Bilirubin,
+        LabKind::Albumin,
+        LabKind::Inr,
+        LabKind::Qtc,
+        LabKind::Platelets,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            LabKind::Creatinine => "creatinine",
+            LabKind::Egfr => "egfr",
+            LabKind::Potassium => "potassium",
+            LabKind::Sodium => "sodium",
+            LabKind::Alt => "alt",
+            LabKind::Ast => "ast",
+            LabKind::Bilirubin => "bilirubin",
+            LabKind::Albumin => "albumin",
+            LabKind::Inr => "inr",
+            LabKind::Qtc => "qtc",
+            LabKind::Platelets => "platelets",
+        }
+    }
+
+    pub fn unit(self) -> &'static str {
+        match self {
+            LabKind::Creatinine | LabKind::Bilirubin => "mg/dL",
+            LabKind::Egfr => "mL/min/1.73m2",
+            LabKind::Potassium | LabKind::Sodium => "mmol/L",
+            LabKind::Alt | LabKind::Ast => "U/L",
+            LabKind::Albumin => "g/dL",
+            LabKind::Inr => "",
+            LabKind::Qtc => "ms",
+            LabKind::Platelets => "x10^9/L",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<LabKind> {
+        LabKind::ALL.into_iter().find(|k| k.name() == s)
+    }
+}
+
+impl Labs {
+    pub fn get(&self, kind: LabKind) -> Option<f64> {
+        match kind {
+            LabKind::Creatinine => self.creatinine_mg_dl,
+            LabKind::Egfr => self.egfr,
+            LabKind::Potassium => self.potassium_mmol_l,
+            LabKind::Sodium => self.sodium_mmol_l,
+            LabKind::Alt => self.alt_u_l,
+            LabKind::Ast => self.ast_u_l,
+            LabKind::Bilirubin => self.bilirubin_mg_dl,
+            LabKind::Albumin => self.albumin_g_dl,
+            LabKind::Inr => self.inr,
+            LabKind::Qtc => self.qtc_ms,
+            LabKind::Platelets => self.platelets_10e9_l,
+        }
+    }
+}
+
+/// How bad a recorded allergic reaction was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AllergySeverity {
+    Mild,
+    Moderate,
+    Severe,
+    Anaphylaxis,
+}
+
+impl AllergySeverity {
+    pub fn is_severe(self) -> bool {
+        matches!(self, AllergySeverity::Severe | AllergySeverity::Anaphylaxis)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Allergy {
+    pub substance: String,
+    pub reaction: Option<String>,
+    pub severity: Option<AllergySeverity>,
+}
+
+impl Allergy {
+    /// Severe when recorded so, or when the reaction text says anaphylaxis.
+    pub fn is_severe(&self) -> bool {
+        self.severity.is_some_and(AllergySeverity::is_severe)
+            || self.reaction.as_deref().is_some_and(|r| {
+                let r = r.to_lowercase();
+                r.contains("anaphyla") || r.contains("angioedema") || r.contains("stevens")
+            })
+    }
+}
+
+/// A current or proposed medicine as entered, with its parsed dose.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MedicationOrder {
+    /// The name as the user typed it.
+    pub drug: String,
+    pub dose: Option<Dose>,
+    pub frequency: Option<Frequency>,
+    pub indication: Option<String>,
+}
+
+impl MedicationOrder {
+    /// Daily dose in mg when both dose and frequency are known and countable.
+    pub fn daily_mg(&self) -> Option<f64> {
+        let mg = self.dose.as_ref()?.mg?;
+        let per_day = self.frequency.as_ref()?.per_day?;
+        Some(mg * per_day)
+    }
+}
+
+/// What a rehearsal case expects `check` to find.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    #[serde(default)]
+    pub flags: Vec<ExpectedFlag>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub absent: Vec<ExpectedFlag>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectedFlag {
+    pub kind: crate::clinical::Kind,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub drugs: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub severity: Option<crate::clinical::Severity>,
+}
+
+/// One validated prescribing question.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Case {
+    pub id: String,
+    pub title: Option<String>,
+    pub conditions: Vec<String>,
+    pub patient: Patient,
+    pub labs: Labs,
+    pub allergies: Vec<Allergy>,
+    pub medications: Vec<MedicationOrder>,
+    pub proposed: Vec<MedicationOrder>,
+    pub expect: Option<Expect>,
+}
+
+/// A validation problem: which field, and what is accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    /// Dotted path such as `patient.age` or `proposed[0].drug`.
+    pub field: String,
+    pub message: String,
+}
+
+impl fmt::Display for FieldError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "field `{}`: {}", self.field, self.message)
+    }
+}
+
+impl Case {
+    /// One line describing the patient, for lists, prompts and notes.
+    pub fn patient_summary(&self) -> String {
+        let p = &self.patient;
+        let mut parts = vec![format!(
+            "{}{}",
+            fmt_num(p.age),
+            &p.sex.as_str()[..1].to_uppercase()
+        )];
+        if let Some(w) = p.weight_kg {
+            parts.push(format!("{} kg", fmt_num(w)));
+        }
+        if p.pregnant {
+            parts.push(match p.trimester {
+                Some(t) => format!("pregnant (trimester {t})"),
+                None => "pregnant".to_string(),
+            });
+        }
+        if p.breastfeeding {
+            parts.push("breastfeeding".into());
+        }
+        if !self.conditions.is_empty() {
+            parts.push(self.conditions.join(", "));
+        }
+        parts.join(", ")
+    }
+}
+
+/// Formats a number without a trailing `.0`.
+pub fn fmt_num(v: f64) -> String {
+    if (v - v.round()).abs() < 1e-9 {
+        format!("{}", v.round() as i64)
+    } else {
+        let s = format!("{v:.2}");
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    }
+}

@@ -1,0 +1,82 @@
+//! Unit conversions shared by case files, FHIR import and the intake form.
+
+/// Serum creatinine: 1 mg/dL = 88.4 µmol/L.
+pub const CREATININE_UMOL_PER_MG_DL: f64 = 88.4;
+pub const KG_PER_LB: f64 = 0.453_592_37;
+pub const CM_PER_IN: f64 = 2.54;
+/// Bilirubin: 1 mg/dL = 17.1 µmol/L.
+pub const BILIRUBIN_UMOL_PER_MG_DL: f64 = 17.1;
+
+pub fn creatinine_umol_to_mg_dl(umol_l: f64) -> f64 {
+    umol_l / CREATININE_UMOL_PER_MG_DL
+}
+
+pub fn creatinine_mg_dl_to_umol(mg_dl: f64) -> f64 {
+    mg_dl * CREATININE_UMOL_PER_MG_DL
+}
+
+pub fn lb_to_kg(lb: f64) -> f64 {
+    lb * KG_PER_LB
+}
+
+pub fn kg_to_lb(kg: f64) -> f64 {
+    kg / KG_PER_LB
+}
+
+pub fn in_to_cm(inches: f64) -> f64 {
+    inches * CM_PER_IN
+}
+
+pub fn cm_to_in(cm: f64) -> f64 {
+    cm / CM_PER_IN
+}
+
+/// Albumin g/L -> g/dL.
+pub fn albumin_g_l_to_g_dl(g_l: f64) -> f64 {
+    g_l / 10.0
+}
+
+pub fn bilirubin_umol_to_mg_dl(umol_l: f64) -> f64 {
+    umol_l / BILIRUBIN_UMOL_PER_MG_DL
+}
+
+/// Physiological limits accepted for each input, inclusive. Values outside
+/// are almost certainly typing or unit errors.
+pub mod limits {
+    pub const AGE: (f64, f64) = (0.0, 120.0);
+    pub const WEIGHT_KG: (f64, f64) = (0.3, 500.0);
+    pub const HEIGHT_CM: (f64, f64) = (20.0, 272.0);
+    pub const CREATININE_MG_DL: (f64, f64) = (0.1, 25.0);
+    pub const EGFR: (f64, f64) = (1.0, 200.0);
+    pub const POTASSIUM: (f64, f64) = (1.5, 10.0);
+    pub const SODIUM: (f64, f64) = (100.0, 200.0);
+    pub const ALT: (f64, f64) = (0.0, 10_000.0);
+    pub const AST: (f64, f64) = (0.0, 10_000.0);
+    pub const BILIRUBIN_MG_DL: (f64, f64) = (0.0, 50.0);
+    pub const ALBUMIN_G_DL: (f64, f64) = (0.5, 7.0);
+    pub const INR: (f64, f64) = (0.5, 20.0);
+    pub const QTC_MS: (f64, f64) = (250.0, 800.0);
+    pub const PLATELETS: (f64, f64) = (0.0, 2_000.0);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn creatinine_worked_example() {
+        // 2.1 mg/dL is 185.6 µmol/L (factor 88.4, KDIGO 2012 conversion table).
+        assert!((creatinine_mg_dl_to_umol(2.1) - 185.64).abs() < 1e-9);
+        assert!((creatinine_umol_to_mg_dl(88.4) - 1.0).abs() < 1e-12);
+    }
+
+    proptest! {
+        #[test]
+        fn conversions_round_trip(v in 0.01f64..10_000.0) {
+            prop_assert!((creatinine_umol_to_mg_dl(creatinine_mg_dl_to_umol(v)) - v).abs() < 1e-9 * v.max(1.0));
+            prop_assert!((kg_to_lb(lb_to_kg(v)) - v).abs() < 1e-9 * v.max(1.0));
+            prop_assert!((cm_to_in(in_to_cm(v)) - v).abs() < 1e-9 * v.max(1.0));
+        }
+    }
+}

@@ -1,0 +1,211 @@
+//! `rxguide kb check`: everything that makes a knowledge base wrong or
+//! untrustworthy, as `file:line: message` lines.
+
+use super::model::{Records, When, STATE_RULE_KINDS};
+use super::{Kb, KbError, Sources};
+use crate::intake::LabKind;
+use std::collections::{BTreeSet, HashMap};
+
+/// Longest passage text accepted (characters).
+pub const MAX_PASSAGE_CHARS: usize = 1200;
+
+/// Lints a kb tree; an empty list means clean.
+pub fn lint(sources: &Sources) -> Vec<String> {
+    let records = match sources.parse() {
+        Ok(r) => r,
+        Err(e) => return vec![e.to_string()],
+    };
+    let mut problems = record_problems(&records);
+    match Kb::link(records, sources.hash()) {
+        Ok(kb) => problems.extend(orphans(&kb)),
+        Err(KbError::Invalid(p)) => problems.extend(p),
+        Err(e) => problems.push(e.to_string()),
+    }
+    problems.sort_by(|a, b| natural_key(a).cmp(&natural_key(b)));
+    problems.dedup();
+    problems
+}
+
+/// Sort `file:line:` messages by file, then line number.
+fn natural_key(s: &str) -> (String, usize, String) {
+    let mut parts = s.splitn(3, ':');
+    let file = parts.next().unwrap_or_default().to_string();
+    let line = parts
+        .next()
+        .and_then(|l| l.trim().parse().ok())
+        .unwrap_or(0);
+    (file, line, s.to_string())
+}
+
+fn valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+fn record_problems(r: &Records) -> Vec<String> {
+    let mut problems = Vec::new();
+    let mut ids: HashMap<String, String> = HashMap::new();
+    let mut seen = |id: &str, origin: String, problems: &mut Vec<String>| {
+        if !valid_id(id) {
+            problems.push(format!(
+                "{origin}: id `{id}` is not lower-case kebab-case (a-z, 0-9, -)"
+            ));
+        }
+        if let Some(first) = ids.get(id) {
+            problems.push(format!("{origin}: duplicate id `{id}` (first at {first})"));
+        } else {
+            ids.insert(id.to_string(), origin);
+        }
+    };
+    for x in &r.interactions {
+        seen(&x.id, x.origin.to_string(), &mut problems);
+    }
+    for x in &r.rules {
+        seen(&x.id, x.origin.to_string(), &mut problems);
+        if !STATE_RULE_KINDS.contains(&x.kind) {
+            problems.push(format!(
+                "{}: `{}`: kind `{}` is not a [[rule]] kind (accepted: renal, hepatic, pregnancy, lactation, beers, lab, condition)",
+                x.origin, x.id, x.kind
+            ));
+        }
+        if x.when.is_empty() {
+            problems.push(format!(
+                "{}: `{}`: [rule.when] has no condition",
+                x.origin, x.id
+            ));
+        }
+        when_problems(&x.when, &format!("{}: `{}`", x.origin, x.id), &mut problems);
+    }
+    for x in &r.allergies {
+        seen(&x.id, x.origin.to_string(), &mut problems);
+    }
+    for x in &r.duplicates {
+        seen(&x.id, x.origin.to_string(), &mut problems);
+    }
+    for x in &r.doses {
+        seen(&x.id, x.origin.to_string(), &mut problems);
+        if x.max_daily_mg.is_none() && x.max_single_mg.is_none() && !x.weekly_only {
+            problems.push(format!(
+                "{}: `{}`: give max_daily_mg, max_single_mg or weekly_only",
+                x.origin, x.id
+            ));
+        }
+        when_problems(&x.when, &format!("{}: `{}`", x.origin, x.id), &mut problems);
+    }
+    for x in &r.classes {
+        seen(&x.id, x.origin.to_string(), &mut problems);
+    }
+    let drug_names: BTreeSet<&str> = r.drugs.iter().map(|d| d.name.as_str()).collect();
+    for d in &r.drugs {
+        if d.name != d.name.to_lowercase() || d.name.trim() != d.name {
+            problems.push(format!(
+                "{}: drug name `{}` must be lower case and trimmed",
+                d.origin, d.name
+            ));
+        }
+    }
+    let mut drug_seen: HashMap<&str, String> = HashMap::new();
+    for d in &r.drugs {
+        if let Some(first) = drug_seen.insert(&d.name, d.origin.to_string()) {
+            problems.push(format!(
+                "{}: duplicate drug `{}` (first at {first})",
+                d.origin, d.name
+            ));
+        }
+    }
+    for p in &r.passages {
+        if p.origin.file.starts_with("import:") {
+            continue;
+        }
+        seen(&p.id, p.origin.to_string(), &mut problems);
+        if p.locator().is_none() {
+            problems.push(format!(
+                "{}: passage `{}` has neither `url` nor `identifier`",
+                p.origin, p.id
+            ));
+        }
+        let n = p.text.chars().count();
+        if n > MAX_PASSAGE_CHARS {
+            problems.push(format!(
+                "{}: passage `{}` is {n} characters (at most {MAX_PASSAGE_CHARS})",
+                p.origin, p.id
+            ));
+        }
+        for d in &p.drugs {
+            if !drug_names.contains(d.as_str()) {
+                problems.push(format!(
+                    "{}: passage `{}`: unknown drug `{d}` in `drugs`",
+                    p.origin, p.id
+                ));
+            }
+        }
+        for (field, v) in [
+            ("title", &p.title),
+            ("source", &p.source),
+            ("license", &p.license),
+        ] {
+            if v.trim().is_empty() {
+                problems.push(format!(
+                    "{}: passage `{}`: `{field}` is empty",
+                    p.origin, p.id
+                ));
+            }
+        }
+    }
+    problems
+}
+
+fn when_problems(w: &When, at: &str, problems: &mut Vec<String>) {
+    match &w.lab {
+        Some(lab) => {
+            if LabKind::parse(lab).is_none() {
+                let accepted: Vec<&str> = LabKind::ALL.iter().map(|k| k.name()).collect();
+                problems.push(format!(
+                    "{at}: unknown lab `{lab}` (accepted: {})",
+                    accepted.join(", ")
+                ));
+            }
+            if w.above.is_none() && w.below.is_none() {
+                problems.push(format!("{at}: `lab` needs `above` or `below`"));
+            }
+        }
+        None => {
+            if w.above.is_some() || w.below.is_some() {
+                problems.push(format!("{at}: `above`/`below` need `lab`"));
+            }
+        }
+    }
+    if w.trimesters.iter().any(|t| !(1..=3).contains(t)) {
+        problems.push(format!("{at}: trimesters must be 1, 2 or 3"));
+    }
+    if !w.trimesters.is_empty() && w.pregnant != Some(true) {
+        problems.push(format!("{at}: `trimesters` needs `pregnant = true`"));
+    }
+}
+
+/// Passages that no record cites (imported ones excepted).
+fn orphans(kb: &Kb) -> Vec<String> {
+    let cited: BTreeSet<&str> = kb
+        .cited_sources()
+        .into_iter()
+        .flat_map(|(_, _, s)| s.iter().map(String::as_str))
+        .chain(
+            super::super::clinical::rules::BUILTIN_SOURCES
+                .iter()
+                .copied(),
+        )
+        .collect();
+    kb.records
+        .passages
+        .iter()
+        .filter(|p| !p.origin.file.starts_with("import:") && !cited.contains(p.id.as_str()))
+        .map(|p| {
+            format!(
+                "{}: passage `{}` is not cited by any record (orphan)",
+                p.origin, p.id
+            )
+        })
+        .collect()
+}

@@ -1,0 +1,312 @@
+//! Knowledge-base records as written in `kb/` (see `kb/README.md`).
+//!
+//! These are plain serde types; [`super::Kb`] links them (resolves drug and
+//! class references) for the rule engine.
+
+use crate::clinical::calc::HepaticGrade;
+use crate::clinical::{Kind, Severity};
+use crate::intake::Sex;
+use serde::{Deserialize, Serialize};
+
+/// Where a record was written, for error messages (`file:line`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Origin {
+    pub file: String,
+    pub line: usize,
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.file, self.line)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Drug {
+    pub name: String,
+    #[serde(default)]
+    pub synonyms: Vec<String>,
+    #[serde(default)]
+    pub brands: Vec<String>,
+    #[serde(default)]
+    pub classes: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub atc: Option<String>,
+    #[serde(default)]
+    pub ingredients: Vec<String>,
+    #[serde(default)]
+    pub sources: Vec<String>,
+    #[serde(skip)]
+    pub origin: Origin,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Class {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub synonyms: Vec<String>,
+    #[serde(default)]
+    pub parents: Vec<String>,
+    #[serde(default)]
+    pub members: Vec<String>,
+    #[serde(default)]
+    pub sources: Vec<String>,
+    #[serde(skip)]
+    pub origin: Origin,
+}
+
+/// Text shared by every rule record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RuleText {
+    pub summary: String,
+    #[serde(default)]
+    pub detail: String,
+    #[serde(default)]
+    pub suggestion: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Interaction {
+    pub id: String,
+    pub a: Vec<String>,
+    pub b: Vec<String>,
+    pub severity: Severity,
+    pub summary: String,
+    #[serde(default)]
+    pub mechanism: String,
+    #[serde(default)]
+    pub detail: String,
+    #[serde(default, alias = "management")]
+    pub suggestion: String,
+    pub sources: Vec<String>,
+    #[serde(skip)]
+    pub origin: Origin,
+}
+
+/// Hepatic impairment a rule asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HepaticRequirement {
+    Any,
+    Moderate,
+    Severe,
+}
+
+impl HepaticRequirement {
+    pub fn minimum(self) -> HepaticGrade {
+        match self {
+            HepaticRequirement::Any => HepaticGrade::Mild,
+            HepaticRequirement::Moderate => HepaticGrade::Moderate,
+            HepaticRequirement::Severe => HepaticGrade::Severe,
+        }
+    }
+}
+
+/// Patient-state conditions; all given ones must hold.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct When {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub egfr_below: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub egfr_at_least: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crcl_below: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crcl_at_least: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub age_at_least: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub age_below: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sex: Option<Sex>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pregnant: Option<bool>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trimesters: Vec<u8>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub breastfeeding: Option<bool>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions_any: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hepatic_impairment: Option<HepaticRequirement>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lab: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub above: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub below: Option<f64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub with_any: Vec<String>,
+}
+
+impl When {
+    pub fn is_empty(&self) -> bool {
+        self == &When::default()
+    }
+}
+
+/// Kinds a `[[rule]]` may have.
+pub const STATE_RULE_KINDS: [Kind; 7] = [
+    Kind::Renal,
+    Kind::Hepatic,
+    Kind::Pregnancy,
+    Kind::Lactation,
+    Kind::Beers,
+    Kind::Lab,
+    Kind::Condition,
+];
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StateRule {
+    pub id: String,
+    pub kind: Kind,
+    pub drugs: Vec<String>,
+    pub severity: Severity,
+    pub summary: String,
+    #[serde(default)]
+    pub detail: String,
+    #[serde(default)]
+    pub suggestion: String,
+    pub sources: Vec<String>,
+    #[serde(default)]
+    pub when: When,
+    #[serde(skip)]
+    pub origin: Origin,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AllergyRule {
+    pub id: String,
+    pub allergen: Vec<String>,
+    pub drugs: Vec<String>,
+    pub severity: Severity,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub severe_severity: Option<Severity>,
+    pub summary: String,
+    #[serde(default)]
+    pub detail: String,
+    #[serde(default)]
+    pub suggestion: String,
+    pub sources: Vec<String>,
+    #[serde(skip)]
+    pub origin: Origin,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DuplicateRule {
+    pub id: String,
+    pub class: String,
+    pub severity: Severity,
+    pub summary: String,
+    #[serde(default)]
+    pub detail: String,
+    #[serde(default)]
+    pub suggestion: String,
+    pub sources: Vec<String>,
+    #[serde(skip)]
+    pub origin: Origin,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DoseRule {
+    pub id: String,
+    pub drugs: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_daily_mg: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_single_mg: Option<f64>,
+    #[serde(default)]
+    pub weekly_only: bool,
+    pub severity: Severity,
+    pub summary: String,
+    #[serde(default)]
+    pub detail: String,
+    #[serde(default)]
+    pub suggestion: String,
+    pub sources: Vec<String>,
+    #[serde(default)]
+    pub when: When,
+    #[serde(skip)]
+    pub origin: Origin,
+}
+
+/// A prose passage with its provenance.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Passage {
+    pub id: String,
+    #[serde(default)]
+    pub drugs: Vec<String>,
+    #[serde(default)]
+    pub section: String,
+    pub title: String,
+    pub source: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identifier: Option<String>,
+    pub license: String,
+    #[serde(default)]
+    pub text: String,
+    #[serde(default)]
+    pub origin: Origin,
+}
+
+impl Passage {
+    /// URL, or identifier (DOI, set id) when there is no URL.
+    pub fn locator(&self) -> Option<&str> {
+        self.url.as_deref().or(self.identifier.as_deref())
+    }
+}
+
+/// Everything parsed from a `kb/` tree, before linking.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Records {
+    pub drugs: Vec<Drug>,
+    pub classes: Vec<Class>,
+    pub interactions: Vec<Interaction>,
+    pub rules: Vec<StateRule>,
+    pub allergies: Vec<AllergyRule>,
+    pub duplicates: Vec<DuplicateRule>,
+    pub doses: Vec<DoseRule>,
+    pub passages: Vec<Passage>,
+}
+
+/// Records that remember where they were written. The store keeps the
+/// origin beside the record (sources must not be able to set it).
+pub trait HasOrigin {
+    fn origin_mut(&mut self) -> &mut Origin;
+    fn origin(&self) -> &Origin;
+}
+
+macro_rules! has_origin {
+    ($($t:ty),*) => {$(
+        impl HasOrigin for $t {
+            fn origin_mut(&mut self) -> &mut Origin {
+                &mut self.origin
+            }
+            fn origin(&self) -> &Origin {
+                &self.origin
+            }
+        }
+    )*};
+}
+
+has_origin!(
+    Drug,
+    Class,
+    Interaction,
+    StateRule,
+    AllergyRule,
+    DuplicateRule,
+    DoseRule,
+    Passage
+);

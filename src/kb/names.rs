@@ -1,0 +1,195 @@
+//! Drug-name normalisation and fuzzy suggestions.
+
+use fuzzy_matcher::skim::SkimMatcherV2;
+use fuzzy_matcher::FuzzyMatcher;
+
+/// Lower case, hyphens/underscores/slashes/plus as spaces, ® and ™ gone,
+/// whitespace collapsed.
+pub fn normalise(name: &str) -> String {
+    let lowered: String = name
+        .to_lowercase()
+        .chars()
+        .filter(|c| !matches!(c, '®' | '™' | '*'))
+        .map(|c| match c {
+            '-' | '_' | '/' | '+' | ',' | '(' | ')' => ' ',
+            c => c,
+        })
+        .collect();
+    lowered.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Words that may trail a drug name without changing the drug.
+const TRAILING: &[&str] = &[
+    "hydrochloride",
+    "hcl",
+    "hydrobromide",
+    "sodium",
+    "potassium",
+    "calcium",
+    "magnesium",
+    "sulfate",
+    "sulphate",
+    "succinate",
+    "tartrate",
+    "maleate",
+    "mesylate",
+    "besylate",
+    "besilate",
+    "fumarate",
+    "citrate",
+    "acetate",
+    "phosphate",
+    "bromide",
+    "dihydrate",
+    "monohydrate",
+    "trihydrate",
+    "er",
+    "xr",
+    "xl",
+    "sr",
+    "cr",
+    "mr",
+    "la",
+    "dr",
+    "ec",
+    "ir",
+    "od",
+    "extended",
+    "release",
+    "modified",
+    "delayed",
+    "immediate",
+    "oral",
+    "tablet",
+    "tablets",
+    "tab",
+    "tabs",
+    "capsule",
+    "capsules",
+    "cap",
+    "caps",
+    "solution",
+    "suspension",
+    "injection",
+    "iv",
+    "po",
+    "cream",
+    "gel",
+    "patch",
+    "inhaler",
+    "and",
+];
+
+fn is_strength(word: &str) -> bool {
+    let w = word.trim_end_matches(['g', 'm', 'c', 'u', 'l', 'µ', 'x', '%']);
+    !w.is_empty() && w.chars().all(|c| c.is_ascii_digit() || c == '.')
+        || matches!(word, "mg" | "g" | "mcg" | "ug" | "ml" | "unit" | "units")
+}
+
+/// Keys to try, most specific first: the whole normalised name, then with
+/// trailing salt/release/form words and strengths removed one by one.
+pub fn candidates(typed: &str) -> Vec<String> {
+    let norm = normalise(typed);
+    let mut out = vec![norm.clone()];
+    let mut words: Vec<&str> = norm.split(' ').collect();
+    while words.len() > 1 {
+        let last = words[words.len() - 1];
+        if TRAILING.contains(&last) || is_strength(last) {
+            words.pop();
+            out.push(words.join(" "));
+        } else {
+            break;
+        }
+    }
+    // "metformin 500 mg extended release": strip strengths anywhere after
+    // the first word.
+    let no_strength: Vec<&str> = norm
+        .split(' ')
+        .enumerate()
+        .filter(|(i, w)| *i == 0 || !(is_strength(w) || TRAILING.contains(w)))
+        .map(|(_, w)| w)
+        .collect();
+    let joined = no_strength.join(" ");
+    if !out.contains(&joined) {
+        out.push(joined);
+    }
+    out
+}
+
+/// Up to `n` distinct drugs whose names are closest to `typed`: fuzzy
+/// subsequence matches first (typing a prefix or dropping letters), then
+/// edit distance (transposed or wrong letters).
+pub fn closest(typed: &str, names: &[(String, usize)], n: usize) -> Vec<usize> {
+    let query = normalise(typed);
+    if query.is_empty() {
+        return Vec::new();
+    }
+    let matcher = SkimMatcherV2::default();
+    let mut scored: Vec<(f64, &str, usize)> = names
+        .iter()
+        .map(|(name, id)| {
+            let norm = normalise(name);
+            let sim = strsim::normalized_damerau_levenshtein(&query, &norm);
+            let fuzzy = matcher.fuzzy_match(&norm, &query).map_or(0.0, |s| {
+                (s as f64 / (query.len().max(1) as f64 * 30.0)).min(1.0)
+            });
+            (sim.max(fuzzy * 0.9), name.as_str(), *id)
+        })
+        .filter(|(s, _, _)| *s >= 0.45)
+        .collect();
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(b.1)));
+    let mut out = Vec::new();
+    for (_, _, id) in scored {
+        if !out.contains(&id) {
+            out.push(id);
+        }
+        if out.len() == n {
+            break;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn normalises_case_and_punctuation() {
+        assert_eq!(
+            normalise("  Amoxicillin-Clavulanate "),
+            "amoxicillin clavulanate"
+        );
+        assert_eq!(normalise("Tylenol®"), "tylenol");
+    }
+
+    #[test]
+    fn candidates_strip_salts_and_strengths() {
+        let c = candidates("Metformin Hydrochloride ER 500 mg");
+        assert!(c.contains(&"metformin".to_string()), "{c:?}");
+        // A two-word drug name is tried whole first.
+        assert_eq!(candidates("potassium chloride")[0], "potassium chloride");
+    }
+
+    #[test]
+    fn closest_handles_typos() {
+        let names = vec![
+            ("warfarin".to_string(), 0),
+            ("amoxicillin".to_string(), 1),
+            ("amlodipine".to_string(), 2),
+        ];
+        assert_eq!(closest("warfrain", &names, 1), vec![0]);
+        assert_eq!(closest("amoxicilin", &names, 1), vec![1]);
+        assert!(closest("zzzzzz", &names, 3).is_empty());
+    }
+
+    proptest! {
+        #[test]
+        fn normalise_is_idempotent(s in "\\PC{0,40}") {
+            let once = normalise(&s);
+            prop_assert_eq!(normalise(&once), once.clone());
+            let _ = candidates(&s);
+        }
+    }
+}

@@ -1,0 +1,240 @@
+//! The compiled knowledge base in sled.
+//!
+//! One tree per record type, keyed by id, values as JSON; a `meta` tree
+//! holds the source hash so a stale store is rebuilt on open. Passages
+//! imported from openFDA live in their own tree and survive rebuilds.
+//! Nothing outside this file names sled.
+
+use super::model::{HasOrigin, Origin, Passage, Records};
+use super::{Kb, KbError, Sources};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+const META: &str = "meta";
+const IMPORTED: &str = "imported";
+const TREES: [&str; 8] = [
+    "drug",
+    "class",
+    "interaction",
+    "rule",
+    "allergy",
+    "duplicate",
+    "dose",
+    "passage",
+];
+
+/// A record with its origin, as kept in a tree.
+#[derive(serde::Deserialize)]
+struct Stored<T> {
+    origin: Origin,
+    record: T,
+}
+
+#[derive(Serialize)]
+struct StoredRef<'a, T> {
+    origin: &'a Origin,
+    record: &'a T,
+}
+
+pub struct KbStore {
+    db: sled::Db,
+    path: PathBuf,
+}
+
+/// What opening the knowledge base did, for the trace.
+#[derive(Debug, Clone)]
+pub struct OpenInfo {
+    pub path: PathBuf,
+    pub rebuilt: bool,
+    pub source_label: String,
+    pub elapsed: Duration,
+}
+
+impl KbStore {
+    /// Opens (creating) the store in `data_dir`. Another process holding
+    /// the store is waited for up to 10 s.
+    pub fn open(data_dir: &Path) -> Result<KbStore, KbError> {
+        let path = data_dir.join("kb.sled");
+        std::fs::create_dir_all(data_dir).map_err(|e| KbError::Io {
+            path: data_dir.to_path_buf(),
+            source: e,
+        })?;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            match sled::Config::new().path(&path).open() {
+                Ok(db) => return Ok(KbStore { db, path }),
+                Err(sled::Error::Io(e))
+                    if e.kind() == std::io::ErrorKind::WouldBlock && Instant::now() < deadline =>
+                {
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                Err(e) => {
+                    return Err(KbError::Store {
+                        path,
+                        message: e.to_string(),
+                    })
+                }
+            }
+        }
+    }
+
+    fn err(&self, e: impl std::fmt::Display) -> KbError {
+        KbError::Store {
+            path: self.path.clone(),
+            message: e.to_string(),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The source hash the store was built from.
+    pub fn built_hash(&self) -> Option<String> {
+        let meta = self.db.open_tree(META).ok()?;
+        let v = meta.get("hash").ok()??;
+        String::from_utf8(v.to_vec()).ok()
+    }
+
+    /// Parses, links (rejecting a broken kb before anything is written)
+    /// and writes the sources into the store.
+    pub fn build(&self, sources: &Sources) -> Result<Kb, KbError> {
+        let hash = sources.hash();
+        let records = sources.parse()?;
+        let kb = Kb::link(records, hash.clone())?;
+        let meta = self.db.open_tree(META).map_err(|e| self.err(e))?;
+        meta.remove("hash").map_err(|e| self.err(e))?;
+        let r = &kb.records;
+        self.write_tree("drug", r.drugs.iter().map(|x| (x.name.as_str(), x)))?;
+        self.write_tree("class", r.classes.iter().map(|x| (x.id.as_str(), x)))?;
+        self.write_tree(
+            "interaction",
+            r.interactions.iter().map(|x| (x.id.as_str(), x)),
+        )?;
+        self.write_tree("rule", r.rules.iter().map(|x| (x.id.as_str(), x)))?;
+        self.write_tree("allergy", r.allergies.iter().map(|x| (x.id.as_str(), x)))?;
+        self.write_tree("duplicate", r.duplicates.iter().map(|x| (x.id.as_str(), x)))?;
+        self.write_tree("dose", r.doses.iter().map(|x| (x.id.as_str(), x)))?;
+        self.write_tree("passage", r.passages.iter().map(|x| (x.id.as_str(), x)))?;
+        meta.insert("hash", hash.as_bytes())
+            .map_err(|e| self.err(e))?;
+        meta.insert("source", sources.label.as_bytes())
+            .map_err(|e| self.err(e))?;
+        self.db.flush().map_err(|e| self.err(e))?;
+        Ok(kb)
+    }
+
+    fn write_tree<'a, T: Serialize + HasOrigin + 'a>(
+        &self,
+        name: &str,
+        items: impl Iterator<Item = (&'a str, &'a T)>,
+    ) -> Result<(), KbError> {
+        let tree = self.db.open_tree(name).map_err(|e| self.err(e))?;
+        tree.clear().map_err(|e| self.err(e))?;
+        self.write_batch(name, items)
+    }
+
+    fn read_tree<T: DeserializeOwned + HasOrigin>(&self, name: &str) -> Result<Vec<T>, KbError> {
+        let tree = self.db.open_tree(name).map_err(|e| self.err(e))?;
+        tree.iter()
+            .values()
+            .map(|v| {
+                let v = v.map_err(|e| self.err(e))?;
+                let stored: Stored<T> = serde_json::from_slice(&v)
+                    .map_err(|e| self.err(format!("tree {name}: {e}")))?;
+                let mut record = stored.record;
+                *record.origin_mut() = stored.origin;
+                Ok(record)
+            })
+            .collect()
+    }
+
+    /// Loads the compiled records (plus imported passages) and links them.
+    pub fn load(&self) -> Result<Kb, KbError> {
+        let hash = self
+            .built_hash()
+            .ok_or_else(|| self.err("not built yet (run `rxguide kb build`)"))?;
+        let mut records = Records {
+            drugs: self.read_tree(TREES[0])?,
+            classes: self.read_tree(TREES[1])?,
+            interactions: self.read_tree(TREES[2])?,
+            rules: self.read_tree(TREES[3])?,
+            allergies: self.read_tree(TREES[4])?,
+            duplicates: self.read_tree(TREES[5])?,
+            doses: self.read_tree(TREES[6])?,
+            passages: self.read_tree(TREES[7])?,
+        };
+        records
+            .passages
+            .extend(self.read_tree::<Passage>(IMPORTED)?);
+        Kb::link(records, hash)
+    }
+
+    /// Adds imported passages (openFDA); existing ids are replaced.
+    pub fn add_imported(&self, passages: &[Passage]) -> Result<(), KbError> {
+        self.write_batch(IMPORTED, passages.iter().map(|p| (p.id.as_str(), p)))
+    }
+
+    fn write_batch<'a, T: Serialize + HasOrigin + 'a>(
+        &self,
+        name: &str,
+        items: impl Iterator<Item = (&'a str, &'a T)>,
+    ) -> Result<(), KbError> {
+        let tree = self.db.open_tree(name).map_err(|e| self.err(e))?;
+        let mut batch = sled::Batch::default();
+        for (key, item) in items {
+            let stored = StoredRef {
+                origin: item.origin(),
+                record: item,
+            };
+            let value = serde_json::to_vec(&stored).map_err(|e| self.err(e))?;
+            batch.insert(key.as_bytes(), value);
+        }
+        tree.apply_batch(batch).map_err(|e| self.err(e))
+    }
+
+    pub fn flush(&self) -> Result<(), KbError> {
+        self.db.flush().map(|_| ()).map_err(|e| self.err(e))
+    }
+
+    pub fn imported_count(&self) -> usize {
+        self.db.open_tree(IMPORTED).map(|t| t.len()).unwrap_or(0)
+    }
+}
+
+/// Opens the knowledge base for use: rebuilds the store when the sources
+/// changed (or it was never built), then loads it. The store is closed
+/// again on return so other rxguide processes can open it.
+pub fn open_kb(data_dir: &Path, sources: &Sources) -> Result<(Kb, OpenInfo), KbError> {
+    let start = Instant::now();
+    let store = KbStore::open(data_dir)?;
+    let rebuilt = store.built_hash().as_deref() != Some(sources.hash().as_str());
+    let kb = if rebuilt {
+        store.build(sources)?;
+        store.load()?
+    } else {
+        store.load()?
+    };
+    Ok((
+        kb,
+        OpenInfo {
+            path: store.path().to_path_buf(),
+            rebuilt,
+            source_label: sources.label.clone(),
+            elapsed: start.elapsed(),
+        },
+    ))
+}
+
+/// The data directory: `--data-dir`/`RXGUIDE_DATA` when given, else the
+/// platform data dir (XDG on Linux), else `./.rxguide`.
+pub fn data_dir(explicit: Option<&Path>) -> PathBuf {
+    if let Some(p) = explicit {
+        return p.to_path_buf();
+    }
+    directories::ProjectDirs::from("", "", "rxguide")
+        .map(|d| d.data_dir().to_path_buf())
+        .unwrap_or_else(|| PathBuf::from(".rxguide"))
+}

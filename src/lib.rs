@@ -1,0 +1,22 @@
+//! rxguide: guided, safe, personalised prescribing.
+//!
+//! The pipeline runs in one direction (see `../shared/DESIGN.md`):
+//!
+//! | step | module |
+//! | --- | --- |
+//! | case file / FHIR bundle -> validated [`intake::Case`] | [`intake`] |
+//! | derived values (CrCl, eGFR, BMI, IBW) | [`clinical::calc`] |
+//! | rules over kb tables -> [`clinical::Flag`]s | [`clinical::rules`] (one file per rule family) |
+//! | knowledge base sources, sled store, retrieval | [`kb`] |
+//! | everything above in one call | [`pipeline::assess`] |
+//!
+//! Nothing in these modules knows about the terminal UI; the TUI and the
+//! headless commands call the same pipeline.
+
+pub mod cli;
+pub mod clinical;
+pub mod intake;
+pub mod kb;
+pub mod pipeline;
+pub mod report;
+pub mod trace;

@@ -1,0 +1,93 @@
+//! The `rxguide` binary: argument parsing and dispatch only; the work is in
+//! the library (`rxguide::cli` for the headless commands).
+
+use clap::{Parser, Subcommand};
+use rxguide::cli::{self, Global};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "rxguide",
+    version,
+    about = "Guided, safe, personalised prescribing: deterministic risk flags with cited sources and a grounded local LLM"
+)]
+struct Args {
+    /// Where the compiled knowledge base and sessions live (default: the XDG data dir).
+    #[arg(long, global = true, env = "RXGUIDE_DATA")]
+    data_dir: Option<PathBuf>,
+    /// Use this knowledge-base source tree instead of the bundled one.
+    #[arg(long = "kb", global = true, value_name = "DIR")]
+    kb_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Check a case file: derived values, flags, sources.
+    Check {
+        case: PathBuf,
+        /// Print the JSON of CASE_FORMAT.md.
+        #[arg(long)]
+        json: bool,
+        /// Include the trace (what the program did).
+        #[arg(long)]
+        trace: bool,
+    },
+    /// Knowledge-base tools.
+    Kb {
+        #[command(subcommand)]
+        command: KbCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum KbCommand {
+    /// Compile the kb sources into the sled store.
+    Build,
+    /// Counts of drugs, synonyms, interactions, rules per kind, passages.
+    Stats {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Top passages for a query, with BM25 scores.
+    Search {
+        query: String,
+        #[arg(short = 'k', long, default_value_t = 8)]
+        k: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Lint the kb sources (unknown references, orphans, duplicates, ...).
+    Check,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let global = Global {
+        data_dir: args.data_dir,
+        kb_dir: args.kb_dir,
+    };
+    let result = match args.command {
+        None => {
+            use clap::CommandFactory;
+            let _ = Args::command().print_help();
+            Ok(0)
+        }
+        Some(Command::Check { case, json, trace }) => cli::check::run(&global, &case, json, trace),
+        Some(Command::Kb { command }) => match command {
+            KbCommand::Build => cli::kb::build(&global),
+            KbCommand::Stats { json } => cli::kb::stats(&global, json),
+            KbCommand::Search { query, k, json } => cli::kb::search(&global, &query, k, json),
+            KbCommand::Check => cli::kb::check(&global),
+        },
+    };
+    match result {
+        Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}

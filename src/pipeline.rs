@@ -1,0 +1,209 @@
+//! The whole deterministic pipeline in one call: derived values, rules,
+//! retrieval. The TUI, `check`, `ask`, `eval` and `serve` all use this.
+
+use crate::clinical::rules::{self, Context};
+use crate::clinical::{Derived, Flag, NotChecked};
+use crate::intake::Case;
+use crate::kb::Kb;
+use crate::trace::{Stage, Trace};
+use serde::Serialize;
+
+/// Passages retrieved beyond the ones the flags cite.
+pub const TOP_K: usize = 6;
+
+/// How a typed drug name was matched.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DrugMatch {
+    pub typed: String,
+    pub generic: Option<String>,
+    pub proposed: bool,
+}
+
+/// A passage put in front of the user (and the model).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PassageHit {
+    pub id: String,
+    pub score: f64,
+    pub title: String,
+    /// Whether a flag cites it.
+    pub cited: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Assessment {
+    pub case: Case,
+    pub derived: Derived,
+    pub flags: Vec<Flag>,
+    pub not_checked: Vec<NotChecked>,
+    pub passages: Vec<PassageHit>,
+    pub drugs: Vec<DrugMatch>,
+    /// The retrieval query, as sent to the index.
+    pub query: String,
+    pub trace: Trace,
+}
+
+/// Runs derived values, rules and retrieval for a validated case.
+pub fn assess(kb: &Kb, case: &Case) -> Assessment {
+    let mut trace = Trace::default();
+    trace.push(
+        Stage::Intake,
+        format!(
+            "case `{}`: {}; {} current medicine(s), {} proposed, {} allerg(ies), {} condition(s)",
+            case.id,
+            case.patient_summary(),
+            case.medications.len(),
+            case.proposed.len(),
+            case.allergies.len(),
+            case.conditions.len()
+        ),
+    );
+    let derived = Derived::compute(case);
+    for c in &derived.calculations {
+        trace.push(
+            Stage::Derived,
+            format!("{} = {}  [{}; {}]", c.name, c.result, c.formula, c.inputs),
+        );
+    }
+    if derived.crcl_ml_min.is_none() {
+        trace.push(
+            Stage::Derived,
+            "CrCl not computed: needs serum creatinine, weight and age >= 18",
+        );
+    }
+    if derived.egfr_ml_min_1_73m2.is_none() {
+        trace.push(
+            Stage::Derived,
+            "eGFR not available: no serum creatinine or reported eGFR",
+        );
+    }
+
+    let ctx = Context::new(kb, case, &derived);
+    let drugs: Vec<DrugMatch> = ctx
+        .proposed
+        .iter()
+        .chain(&ctx.current)
+        .map(|r| DrugMatch {
+            typed: r.order.drug.clone(),
+            generic: r.id.map(|id| kb.drug(id).name.clone()),
+            proposed: r.proposed,
+        })
+        .collect();
+    for d in &drugs {
+        trace.push(
+            Stage::Rules,
+            match &d.generic {
+                Some(g) if g.eq_ignore_ascii_case(&d.typed) => {
+                    format!("drug \"{}\" recognised", d.typed)
+                }
+                Some(g) => format!("drug \"{}\" recognised as {g}", d.typed),
+                None => format!("drug \"{}\" NOT recognised", d.typed),
+            },
+        );
+    }
+    let findings = rules::evaluate(&ctx);
+    let (flags, not_checked, fired) = findings.into_flags();
+    for f in fired {
+        trace.push(Stage::Rules, f);
+    }
+    for n in &not_checked {
+        trace.push(
+            Stage::Rules,
+            format!("not checked: {} {}: {}", n.drug, n.what, n.reason),
+        );
+    }
+    trace.push(Stage::Rules, format!("{} flag(s)", flags.len()));
+
+    let (query, boost) = retrieval_query(case, &drugs, &flags);
+    let mut hits = kb.index.search(&query, &boost, TOP_K);
+    let cited: Vec<String> =
+        flags
+            .iter()
+            .flat_map(|f| f.sources.iter().cloned())
+            .fold(Vec::new(), |mut acc, s| {
+                if !acc.contains(&s) {
+                    acc.push(s);
+                }
+                acc
+            });
+    for h in kb.index.score_of(&query, &boost, &cited) {
+        if !hits.iter().any(|x| x.id == h.id) {
+            hits.push(h);
+        }
+    }
+    // Passages the flags cite first (they are the evidence), then the rest
+    // by score.
+    hits.sort_by(|a, b| {
+        cited
+            .contains(&b.id)
+            .cmp(&cited.contains(&a.id))
+            .then(b.score.total_cmp(&a.score))
+            .then_with(|| a.id.cmp(&b.id))
+    });
+    let passages: Vec<PassageHit> = hits
+        .into_iter()
+        .map(|h| PassageHit {
+            title: kb
+                .passage(&h.id)
+                .map(|p| p.title.clone())
+                .unwrap_or_default(),
+            cited: cited.contains(&h.id),
+            id: h.id,
+            score: h.score,
+        })
+        .collect();
+    trace.push(
+        Stage::Retrieval,
+        format!("BM25 query: \"{query}\" (boost: {})", boost.join(", ")),
+    );
+    for p in &passages {
+        trace.push(
+            Stage::Retrieval,
+            format!(
+                "{:>6.2}  {}{}",
+                p.score,
+                p.id,
+                if p.cited { "  (cited by a flag)" } else { "" }
+            ),
+        );
+    }
+    Assessment {
+        case: case.clone(),
+        derived,
+        flags,
+        not_checked,
+        passages,
+        drugs,
+        query,
+        trace,
+    }
+}
+
+/// The retrieval query for a case: drug names, conditions, and what the
+/// flags are about; case drugs are boosted.
+pub fn retrieval_query(case: &Case, drugs: &[DrugMatch], flags: &[Flag]) -> (String, Vec<String>) {
+    let mut words: Vec<String> = Vec::new();
+    let mut boost = Vec::new();
+    for d in drugs {
+        let name = d.generic.clone().unwrap_or_else(|| d.typed.to_lowercase());
+        if d.generic.is_some() && d.proposed {
+            boost.push(name.clone());
+        }
+        words.push(name);
+    }
+    words.extend(case.conditions.iter().cloned());
+    words.extend(case.proposed.iter().filter_map(|p| p.indication.clone()));
+    for f in flags {
+        words.push(f.kind.as_str().to_string());
+    }
+    if case.patient.pregnant {
+        words.push("pregnancy".into());
+    }
+    if case.patient.breastfeeding {
+        words.push("lactation breastfeeding".into());
+    }
+    if case.patient.age >= 65.0 {
+        words.push("older adults".into());
+    }
+    words.dedup();
+    (words.join(" "), boost)
+}

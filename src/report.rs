@@ -1,0 +1,174 @@
+//! Output of `check`: the JSON contract of `CASE_FORMAT.md`, and a
+//! human-readable form (severity in words and symbols; colour only on a
+//! terminal without `NO_COLOR`).
+
+use crate::clinical::calc::HepaticGrade;
+use crate::clinical::Severity;
+use crate::pipeline::Assessment;
+use serde_json::{json, Map, Value};
+
+/// `check --json` output. `trace` adds the trace lines (extension).
+pub fn to_json(a: &Assessment, trace: bool) -> Value {
+    let d = &a.derived;
+    let mut derived = Map::new();
+    let mut put = |k: &str, v: Option<Value>| {
+        if let Some(v) = v {
+            derived.insert(k.to_string(), v);
+        }
+    };
+    put("crcl_ml_min", d.crcl_ml_min.map(Value::from));
+    put(
+        "crcl_weight",
+        d.crcl_weight.and_then(|w| serde_json::to_value(w).ok()),
+    );
+    put("egfr_ml_min_1_73m2", d.egfr_ml_min_1_73m2.map(Value::from));
+    put("bmi", d.bmi.map(Value::from));
+    put("ibw_kg", d.ibw_kg.map(Value::from));
+    put("adjbw_kg", d.adjbw_kg.map(Value::from));
+    put(
+        "egfr_source",
+        d.egfr_source.and_then(|s| serde_json::to_value(s).ok()),
+    );
+    put(
+        "child_pugh",
+        d.child_pugh
+            .as_ref()
+            .and_then(|c| serde_json::to_value(c).ok()),
+    );
+    if d.hepatic != HepaticGrade::None {
+        put("hepatic_impairment", serde_json::to_value(d.hepatic).ok());
+    }
+    let mut out = json!({
+        "case": a.case.id,
+        "derived": derived,
+        "flags": a.flags,
+        "passages": a.passages.iter().map(|p| json!({"id": p.id, "score": p.score, "title": p.title, "cited": p.cited})).collect::<Vec<_>>(),
+        "not_checked": a.not_checked,
+        "drugs": a.drugs,
+    });
+    if trace {
+        out["trace"] = Value::from(a.trace.lines().collect::<Vec<_>>());
+    }
+    out
+}
+
+struct Paint {
+    on: bool,
+}
+
+impl Paint {
+    fn sev(&self, s: Severity, text: &str) -> String {
+        if !self.on {
+            return text.to_string();
+        }
+        let code = match s {
+            Severity::Contraindicated => "1;97;41",
+            Severity::Major => "1;31",
+            Severity::Moderate => "1;33",
+            Severity::Minor => "36",
+        };
+        format!("\x1b[{code}m{text}\x1b[0m")
+    }
+
+    fn dim(&self, text: &str) -> String {
+        if self.on {
+            format!("\x1b[2m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+
+    fn bold(&self, text: &str) -> String {
+        if self.on {
+            format!("\x1b[1m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+}
+
+/// Plain-text report. `color` should be true only for a terminal with
+/// `NO_COLOR` unset.
+pub fn to_text(a: &Assessment, color: bool, trace: bool) -> String {
+    let p = Paint { on: color };
+    let mut s = String::new();
+    let title = a.case.title.as_deref().unwrap_or("");
+    s.push_str(&p.bold(&format!("{}  {}\n", a.case.id, title)));
+    s.push_str(&format!("Patient: {}\n", a.case.patient_summary()));
+    let d = &a.derived;
+    let mut derived = Vec::new();
+    if let Some(c) = d.crcl_ml_min {
+        let w = d
+            .crcl_weight
+            .map(|w| format!("{w:?}").to_lowercase())
+            .unwrap_or_default();
+        derived.push(format!("CrCl {c} mL/min ({w} weight)"));
+    }
+    if let Some(e) = d.egfr_ml_min_1_73m2 {
+        derived.push(format!("eGFR {e} mL/min/1.73m2"));
+    }
+    if let Some(b) = d.bmi {
+        derived.push(format!("BMI {b}"));
+    }
+    if let Some(i) = d.ibw_kg {
+        derived.push(format!("IBW {i} kg"));
+    }
+    if d.hepatic != HepaticGrade::None {
+        derived.push(format!("hepatic impairment: {:?}", d.hepatic).to_lowercase());
+    }
+    s.push_str(&format!(
+        "Derived: {}\n\n",
+        if derived.is_empty() {
+            "none (no creatinine, weight or height given)".to_string()
+        } else {
+            derived.join(", ")
+        }
+    ));
+    if a.flags.is_empty() {
+        s.push_str("Flags: none of the knowledge base's rules fired.\n");
+    } else {
+        s.push_str(&p.bold(&format!("Flags ({}), most serious first:\n", a.flags.len())));
+    }
+    for f in &a.flags {
+        let label = format!(
+            "{} {}",
+            f.severity.symbol(),
+            f.severity.as_str().to_uppercase()
+        );
+        s.push_str(&format!(
+            "  {}  {}  {}\n",
+            p.sev(f.severity, &label),
+            f.kind,
+            f.drugs.join(" + ")
+        ));
+        s.push_str(&format!("      {}\n", f.summary));
+        if !f.suggestion.is_empty() {
+            s.push_str(&format!("      Do: {}\n", f.suggestion));
+        }
+        s.push_str(&p.dim(&format!("      Sources: {}\n", f.sources.join(", "))));
+    }
+    if !a.not_checked.is_empty() {
+        s.push_str(&p.bold("\nNot checked (missing or unrecognised input):\n"));
+        for n in &a.not_checked {
+            s.push_str(&format!("  - {} {}: {}\n", n.drug, n.what, n.reason));
+        }
+    }
+    if !a.passages.is_empty() {
+        s.push_str(&p.bold("\nPassages:\n"));
+        for h in &a.passages {
+            s.push_str(&format!(
+                "  {:>6.2}  {}  {}\n",
+                h.score,
+                h.id,
+                p.dim(&h.title)
+            ));
+        }
+    }
+    if trace {
+        s.push_str(&p.bold("\nTrace:\n"));
+        for l in a.trace.lines() {
+            s.push_str(&format!("  {l}\n"));
+        }
+    }
+    s
+}
