@@ -210,12 +210,21 @@ impl KbStore {
 pub fn open_kb(data_dir: &Path, sources: &Sources) -> Result<(Kb, OpenInfo), KbError> {
     let start = Instant::now();
     let store = KbStore::open(data_dir)?;
-    let rebuilt = store.built_hash().as_deref() != Some(sources.hash().as_str());
-    let kb = if rebuilt {
+    let mut rebuilt = store.built_hash().as_deref() != Some(sources.hash().as_str());
+    if rebuilt {
         store.build(sources)?;
-        store.load()?
-    } else {
-        store.load()?
+    }
+    let kb = match store.load() {
+        Ok(kb) => kb,
+        // A store written by an older rxguide (or damaged) is rebuilt from
+        // the sources rather than failing.
+        Err(e) if !rebuilt => {
+            tracing::warn!("knowledge-base store unreadable ({e}); rebuilding");
+            rebuilt = true;
+            store.build(sources)?;
+            store.load()?
+        }
+        Err(e) => return Err(e),
     };
     Ok((
         kb,
