@@ -61,6 +61,21 @@ enum KbCommand {
     },
     /// Lint the kb sources (unknown references, orphans, duplicates, ...).
     Check,
+    /// Import passages from an external source (retrieval only; never flags).
+    Import {
+        #[command(subcommand)]
+        source: ImportSource,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum ImportSource {
+    /// openFDA drug-label JSON (`.json` or the bulk `.zip`), streamed.
+    Openfda {
+        file: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -81,6 +96,9 @@ fn main() -> ExitCode {
             KbCommand::Stats { json } => cli::kb::stats(&global, json),
             KbCommand::Search { query, k, json } => cli::kb::search(&global, &query, k, json),
             KbCommand::Check => cli::kb::check(&global),
+            KbCommand::Import {
+                source: ImportSource::Openfda { file, json },
+            } => cli::kb::import_openfda(&global, &file, json),
         },
     };
     match result {

@@ -23,8 +23,9 @@ pub fn build(global: &Global) -> anyhow::Result<i32> {
 }
 
 pub fn stats(global: &Global, json: bool) -> anyhow::Result<i32> {
-    let (kb, info) = global.open_kb()?;
-    let imported = KbStore::open(&global.data_dir())?.imported_count();
+    let store = KbStore::open(&global.data_dir())?;
+    let (kb, info) = store.ensure(&global.sources()?)?;
+    let imported = store.imported_count();
     let stats = kb.stats(imported);
     if json {
         println!("{}", serde_json::to_string_pretty(&stats)?);
@@ -98,4 +99,32 @@ pub fn check(global: &Global) -> anyhow::Result<i32> {
         eprintln!("kb check: {} problem(s)", problems.len());
         Ok(1)
     }
+}
+
+pub fn import_openfda(global: &Global, file: &std::path::Path, json: bool) -> anyhow::Result<i32> {
+    use std::io::IsTerminal;
+    let store = KbStore::open(&global.data_dir())?;
+    let (kb, _) = store.ensure(&global.sources()?)?;
+    let start = std::time::Instant::now();
+    let summary =
+        crate::kb::openfda::import_file(file, &kb, &store, std::io::stderr().is_terminal())?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+    } else {
+        println!(
+            "imported {} passages from {} labels in {:.1} s ({} brand names added to known drugs; {} generic names unknown to the rules: their text is searchable, nothing is checked for them)",
+            summary.passages,
+            summary.labels,
+            start.elapsed().as_secs_f64(),
+            summary.brand_aliases,
+            summary.unknown_generics
+        );
+        if summary.labels_without_set_id > 0 {
+            println!(
+                "skipped {} labels without set_id or id",
+                summary.labels_without_set_id
+            );
+        }
+    }
+    Ok(0)
 }

@@ -6,6 +6,7 @@
 pub mod lint;
 pub mod model;
 pub mod names;
+pub mod openfda;
 pub mod search;
 pub mod source;
 pub mod store;
@@ -466,6 +467,21 @@ impl Kb {
             })?;
             self.classes.get(id).map(|&i| &self.records.classes[i])
         })
+    }
+
+    /// Adds an alias (an imported brand name) for a known generic drug.
+    /// Never overrides a name the sources already give to a drug.
+    pub fn add_alias(&mut self, name: &str, generic: &str) -> bool {
+        let key = names::normalise(name);
+        let Some(id) = self.records.drugs.iter().position(|d| d.name == generic) else {
+            return false;
+        };
+        if key.is_empty() || self.names.contains_key(&key) {
+            return false;
+        }
+        self.names.insert(key, id);
+        self.fuzzy_names.push((name.to_string(), id));
+        true
     }
 
     pub fn drug(&self, id: DrugId) -> &Drug {

@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 
 const META: &str = "meta";
 const IMPORTED: &str = "imported";
+/// Brand names learnt from imports: normalised name -> generic name.
+const ALIASES: &str = "aliases";
 const TREES: [&str; 8] = [
     "drug",
     "class",
@@ -65,8 +67,12 @@ impl KbStore {
         loop {
             match sled::Config::new().path(&path).open() {
                 Ok(db) => return Ok(KbStore { db, path }),
+                // Another process (or a handle of this one whose background
+                // flusher has not exited yet) holds the lock.
                 Err(sled::Error::Io(e))
-                    if e.kind() == std::io::ErrorKind::WouldBlock && Instant::now() < deadline =>
+                    if (e.kind() == std::io::ErrorKind::WouldBlock
+                        || e.to_string().contains("could not acquire lock"))
+                        && Instant::now() < deadline =>
                 {
                     std::thread::sleep(Duration::from_millis(50));
                 }
@@ -169,7 +175,25 @@ impl KbStore {
         records
             .passages
             .extend(self.read_tree::<Passage>(IMPORTED)?);
-        Kb::link(records, hash)
+        let mut kb = Kb::link(records, hash)?;
+        let aliases = self.db.open_tree(ALIASES).map_err(|e| self.err(e))?;
+        for item in aliases.iter() {
+            let (k, v) = item.map_err(|e| self.err(e))?;
+            if let (Ok(name), Ok(generic)) = (std::str::from_utf8(&k), std::str::from_utf8(&v)) {
+                kb.add_alias(name, generic);
+            }
+        }
+        Ok(kb)
+    }
+
+    /// Records brand names (from an import) for known generic drugs.
+    pub fn add_aliases(&self, aliases: &[(String, String)]) -> Result<(), KbError> {
+        let tree = self.db.open_tree(ALIASES).map_err(|e| self.err(e))?;
+        let mut batch = sled::Batch::default();
+        for (name, generic) in aliases {
+            batch.insert(super::names::normalise(name).as_bytes(), generic.as_bytes());
+        }
+        tree.apply_batch(batch).map_err(|e| self.err(e))
     }
 
     /// Adds imported passages (openFDA); existing ids are replaced.
@@ -208,33 +232,40 @@ impl KbStore {
 /// changed (or it was never built), then loads it. The store is closed
 /// again on return so other rxguide processes can open it.
 pub fn open_kb(data_dir: &Path, sources: &Sources) -> Result<(Kb, OpenInfo), KbError> {
-    let start = Instant::now();
-    let store = KbStore::open(data_dir)?;
-    let mut rebuilt = store.built_hash().as_deref() != Some(sources.hash().as_str());
-    if rebuilt {
-        store.build(sources)?;
-    }
-    let kb = match store.load() {
-        Ok(kb) => kb,
-        // A store written by an older rxguide (or damaged) is rebuilt from
-        // the sources rather than failing.
-        Err(e) if !rebuilt => {
-            tracing::warn!("knowledge-base store unreadable ({e}); rebuilding");
-            rebuilt = true;
-            store.build(sources)?;
-            store.load()?
+    KbStore::open(data_dir)?.ensure(sources)
+}
+
+impl KbStore {
+    /// Rebuilds the store when the sources changed (or it was never built,
+    /// or cannot be read), then loads it.
+    pub fn ensure(&self, sources: &Sources) -> Result<(Kb, OpenInfo), KbError> {
+        let start = Instant::now();
+        let mut rebuilt = self.built_hash().as_deref() != Some(sources.hash().as_str());
+        if rebuilt {
+            self.build(sources)?;
         }
-        Err(e) => return Err(e),
-    };
-    Ok((
-        kb,
-        OpenInfo {
-            path: store.path().to_path_buf(),
-            rebuilt,
-            source_label: sources.label.clone(),
-            elapsed: start.elapsed(),
-        },
-    ))
+        let kb = match self.load() {
+            Ok(kb) => kb,
+            // A store written by an older rxguide (or damaged) is rebuilt
+            // from the sources rather than failing.
+            Err(e) if !rebuilt => {
+                tracing::warn!("knowledge-base store unreadable ({e}); rebuilding");
+                rebuilt = true;
+                self.build(sources)?;
+                self.load()?
+            }
+            Err(e) => return Err(e),
+        };
+        Ok((
+            kb,
+            OpenInfo {
+                path: self.path.clone(),
+                rebuilt,
+                source_label: sources.label.clone(),
+                elapsed: start.elapsed(),
+            },
+        ))
+    }
 }
 
 /// The data directory: `--data-dir`/`RXGUIDE_DATA` when given, else the
