@@ -15,6 +15,7 @@
 
 pub mod cli;
 pub mod clinical;
+pub mod fhir;
 pub mod intake;
 pub mod kb;
 pub mod pipeline;

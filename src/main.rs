@@ -34,12 +34,49 @@ enum Command {
         /// Include the trace (what the program did).
         #[arg(long)]
         trace: bool,
+        #[command(flatten)]
+        load: LoadArgs,
+    },
+    /// Assess a case (TOML or FHIR) and write it as a FHIR R4 Bundle with
+    /// the flags as DetectedIssue resources.
+    Export {
+        case: PathBuf,
+        /// Output file for the FHIR Bundle (JSON); `-` for stdout.
+        #[arg(long, value_name = "OUT.json")]
+        fhir: PathBuf,
+        #[command(flatten)]
+        load: LoadArgs,
     },
     /// Knowledge-base tools.
     Kb {
         #[command(subcommand)]
         command: KbCommand,
     },
+}
+
+/// Options for reading a case file or FHIR bundle.
+#[derive(clap::Args, Debug)]
+struct LoadArgs {
+    /// Propose this drug (repeatable), in addition to those in the file.
+    #[arg(long = "propose", value_name = "DRUG")]
+    propose: Vec<String>,
+    /// Compute ages from FHIR birthDate at this date (YYYY-MM-DD; default today).
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
+    as_of: Option<chrono::NaiveDate>,
+}
+
+impl LoadArgs {
+    fn options(self) -> rxguide::intake::LoadOptions {
+        rxguide::intake::LoadOptions {
+            propose: self.propose,
+            as_of: self.as_of,
+        }
+    }
+}
+
+fn parse_date(s: &str) -> Result<chrono::NaiveDate, String> {
+    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map_err(|e| format!("{e}; expected YYYY-MM-DD"))
 }
 
 #[derive(Subcommand, Debug)]
@@ -90,7 +127,15 @@ fn main() -> ExitCode {
             let _ = Args::command().print_help();
             Ok(0)
         }
-        Some(Command::Check { case, json, trace }) => cli::check::run(&global, &case, json, trace),
+        Some(Command::Check {
+            case,
+            json,
+            trace,
+            load,
+        }) => cli::check::run(&global, &case, json, trace, &load.options()),
+        Some(Command::Export { case, fhir, load }) => {
+            cli::export::run(&global, &case, &fhir, &load.options())
+        }
         Some(Command::Kb { command }) => match command {
             KbCommand::Build => cli::kb::build(&global),
             KbCommand::Stats { json } => cli::kb::stats(&global, json),

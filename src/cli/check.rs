@@ -1,15 +1,23 @@
-//! `rxguide check CASE [--json] [--trace]`.
+//! `rxguide check CASE [--json] [--trace] [--propose DRUG]... [--as-of DATE]`.
+//! CASE is a TOML case file or a FHIR R4 JSON bundle.
 
 use super::{Global, EXIT_BAD_INPUT};
-use crate::intake::load_case;
+use crate::intake::{load_any, LoadOptions};
 use crate::pipeline::assess;
 use crate::report;
+use serde_json::Value;
 use std::path::Path;
 
-/// Runs the check; returns the process exit status. Bad case files print
+/// Runs the check; returns the process exit status. Bad input files print
 /// one line on stderr and nothing on stdout.
-pub fn run(global: &Global, case_path: &Path, json: bool, trace: bool) -> anyhow::Result<i32> {
-    let case = match load_case(case_path) {
+pub fn run(
+    global: &Global,
+    case_path: &Path,
+    json: bool,
+    trace: bool,
+    load: &LoadOptions,
+) -> anyhow::Result<i32> {
+    let (case, imported) = match load_any(case_path, load) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("error: {e}");
@@ -18,6 +26,11 @@ pub fn run(global: &Global, case_path: &Path, json: bool, trace: bool) -> anyhow
     };
     let (kb, info) = global.open_kb()?;
     let mut assessment = assess(&kb, &case);
+    for line in &imported.not_imported {
+        assessment
+            .trace
+            .push(crate::trace::Stage::Intake, format!("not imported: {line}"));
+    }
     assessment.trace.push(
         crate::trace::Stage::Kb,
         format!(
@@ -33,13 +46,28 @@ pub fn run(global: &Global, case_path: &Path, json: bool, trace: bool) -> anyhow
         ),
     );
     if json {
-        let v = report::to_json(&assessment, trace);
+        let mut v = report::to_json(&assessment, trace);
+        v["not_imported"] = Value::from(imported.not_imported.clone());
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
         print!(
             "{}",
             report::to_text(&assessment, super::stdout_color(), trace)
         );
+        print!("{}", not_imported_text(&imported.not_imported));
     }
     Ok(0)
+}
+
+/// The "Not imported" section of the text report (empty when nothing was
+/// left out).
+pub fn not_imported_text(lines: &[String]) -> String {
+    if lines.is_empty() {
+        return String::new();
+    }
+    let mut s = String::from("\nNot imported (from the FHIR input; not used by any rule):\n");
+    for l in lines {
+        s.push_str(&format!("  - not imported: {l}\n"));
+    }
+    s
 }

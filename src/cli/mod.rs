@@ -2,6 +2,7 @@
 //! argument definitions and dispatch; each command lives in its own file.
 
 pub mod check;
+pub mod export;
 pub mod kb;
 
 use crate::kb::store::{data_dir, open_kb, OpenInfo};

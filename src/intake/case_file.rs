@@ -155,7 +155,7 @@ pub fn load_case(path: &Path) -> Result<Case, CaseError> {
 }
 
 impl CaseError {
-    fn with_file(self, path: &Path) -> CaseError {
+    pub(crate) fn with_file(self, path: &Path) -> CaseError {
         let file = path.to_path_buf();
         match self {
             CaseError::Read { source, .. } => CaseError::Read { file, source },
@@ -171,12 +171,18 @@ impl CaseError {
 
 /// Parses case-file text; `default_id` is used when the file has no `id`.
 pub fn parse_case(text: &str, default_id: &str) -> Result<Case, CaseError> {
-    let file: CaseFile = toml::from_str(text).map_err(|e| syntax_error(text, &e))?;
-    file.validate(default_id)
+    parse_case_file(text)?
+        .validate(default_id)
         .map_err(|mut errors| CaseError::Invalid {
             file: PathBuf::new(),
             error: errors.remove(0),
         })
+}
+
+/// Parses case-file text without validating it (callers that add to the
+/// file before validation, such as `--propose`).
+pub fn parse_case_file(text: &str) -> Result<CaseFile, CaseError> {
+    toml::from_str(text).map_err(|e| syntax_error(text, &e))
 }
 
 /// Turns a TOML/serde error into one line with the line number and, where

@@ -5,6 +5,7 @@
 //! creatinine in mg/dL) by [`units`]. Validation errors name the field and
 //! what is accepted ([`FieldError`]).
 
+pub mod any;
 pub mod case_file;
 pub mod dose;
 pub mod units;
@@ -12,6 +13,7 @@ pub mod units;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+pub use any::{load_any, parse_any, LoadError, LoadOptions};
 pub use case_file::{load_case, parse_case, CaseError, CaseFile};
 pub use dose::{Dose, Frequency};
 

@@ -40,6 +40,21 @@ pub fn bilirubin_umol_to_mg_dl(umol_l: f64) -> f64 {
     umol_l / BILIRUBIN_UMOL_PER_MG_DL
 }
 
+/// Grams -> kilograms (body weight given in g, as some FHIR servers do).
+pub fn g_to_kg(g: f64) -> f64 {
+    g / 1000.0
+}
+
+/// Metres -> centimetres.
+pub fn m_to_cm(m: f64) -> f64 {
+    m * 100.0
+}
+
+/// Seconds -> milliseconds (QTc given in s).
+pub fn s_to_ms(s: f64) -> f64 {
+    s * 1000.0
+}
+
 /// Physiological limits accepted for each input, inclusive. Values outside
 /// are almost certainly typing or unit errors.
 pub mod limits {

@@ -1,0 +1,46 @@
+//! `rxguide export CASE --fhir OUT.json`: assess a case (TOML or FHIR) and
+//! write a FHIR R4 Bundle with the patient data and the flags as
+//! DetectedIssue resources. `--fhir -` writes to stdout.
+
+use super::{Global, EXIT_BAD_INPUT};
+use crate::fhir::to_bundle;
+use crate::intake::{load_any, LoadOptions};
+use crate::pipeline::assess;
+use anyhow::Context as _;
+use std::path::Path;
+
+pub fn run(
+    global: &Global,
+    case_path: &Path,
+    out: &Path,
+    load: &LoadOptions,
+) -> anyhow::Result<i32> {
+    let (case, imported) = match load_any(case_path, load) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(EXIT_BAD_INPUT);
+        }
+    };
+    let (kb, _) = global.open_kb()?;
+    let assessment = assess(&kb, &case);
+    let as_of = load
+        .as_of
+        .unwrap_or_else(|| chrono::Local::now().date_naive());
+    let bundle = to_bundle(&assessment, &kb, as_of);
+    let text = serde_json::to_string_pretty(&bundle)? + "\n";
+    if out == Path::new("-") {
+        print!("{text}");
+    } else {
+        std::fs::write(out, text).with_context(|| format!("writing {}", out.display()))?;
+        eprintln!(
+            "wrote {} ({} flag(s) as DetectedIssue)",
+            out.display(),
+            assessment.flags.len()
+        );
+    }
+    for l in &imported.not_imported {
+        eprintln!("not imported: {l}");
+    }
+    Ok(0)
+}
