@@ -20,4 +20,6 @@ pub mod intake;
 pub mod kb;
 pub mod pipeline;
 pub mod report;
+pub mod session;
 pub mod trace;
+pub mod tui;

@@ -47,11 +47,54 @@ enum Command {
         #[command(flatten)]
         load: LoadArgs,
     },
+    /// Open the terminal app (the default with no arguments), optionally on a case file.
+    Tui(TuiArgs),
     /// Knowledge-base tools.
     Kb {
         #[command(subcommand)]
         command: KbCommand,
     },
+}
+
+/// Options of the terminal app.
+#[derive(clap::Args, Debug, Default)]
+struct TuiArgs {
+    /// Open this case file (TOML) and check it.
+    case: Option<PathBuf>,
+    /// Colour theme: dark, light, high-contrast, or a theme file (NO_COLOR is honoured).
+    #[arg(long, env = "RXGUIDE_THEME")]
+    theme: Option<String>,
+    /// Model backend: local, openai or none.
+    #[arg(long, env = "RXGUIDE_BACKEND")]
+    backend: Option<rxguide::llm::BackendKind>,
+    /// GGUF model file for the local backend.
+    #[arg(long, env = "RXGUIDE_MODEL", value_name = "PATH")]
+    model: Option<PathBuf>,
+    /// OpenAI-compatible server URL for the openai backend.
+    #[arg(long, value_name = "URL")]
+    base_url: Option<String>,
+    /// Model name on the OpenAI-compatible server.
+    #[arg(long, value_name = "NAME")]
+    model_name: Option<String>,
+    /// Directory for exported notes and case files (default: <data>/sessions).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+}
+
+fn run_tui(global: Global, a: TuiArgs) -> anyhow::Result<i32> {
+    rxguide::tui::run(rxguide::tui::TuiOptions {
+        global,
+        case: a.case,
+        theme: a.theme,
+        backend: rxguide::llm::BackendConfig {
+            kind: a.backend.unwrap_or_default(),
+            model_path: a.model,
+            base_url: a.base_url,
+            model_name: a.model_name,
+            ..Default::default()
+        },
+        out: a.out,
+    })
 }
 
 /// Options for reading a case file or FHIR bundle.
@@ -122,11 +165,8 @@ fn main() -> ExitCode {
         kb_dir: args.kb_dir,
     };
     let result = match args.command {
-        None => {
-            use clap::CommandFactory;
-            let _ = Args::command().print_help();
-            Ok(0)
-        }
+        None => run_tui(global, TuiArgs::default()),
+        Some(Command::Tui(a)) => run_tui(global, a),
         Some(Command::Check {
             case,
             json,

@@ -1,0 +1,569 @@
+//! The intake as typed: raw text per field, so that a half-typed or invalid
+//! value survives a crash and comes back exactly as it was. Converting to a
+//! [`CaseFile`] parses numbers; [`Draft::validate`] returns every problem
+//! with the field key it belongs to (the keys of the intake form).
+
+use crate::intake::case_file::{AllergyFile, CaseFile, LabsFile, MedicationFile, PatientFile};
+use crate::intake::units;
+use crate::intake::{fmt_num, Case, FieldError};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The list sections of the intake, with the fields of one entry.
+pub const LISTS: [(&str, &[&str]); 4] = [
+    ("allergies", &["substance", "reaction", "severity"]),
+    ("conditions", &[""]),
+    ("medications", &["drug", "dose", "frequency"]),
+    ("proposed", &["drug", "dose", "frequency", "indication"]),
+];
+
+/// Lab fields: (key, label, unit); creatinine is separate (unit toggle).
+pub const LABS: [(&str, &str, &str); 10] = [
+    ("labs.egfr", "eGFR (reported)", "mL/min/1.73m2"),
+    ("labs.potassium_mmol_l", "Potassium", "mmol/L"),
+    ("labs.sodium_mmol_l", "Sodium", "mmol/L"),
+    ("labs.alt_u_l", "ALT", "U/L"),
+    ("labs.ast_u_l", "AST", "U/L"),
+    ("labs.bilirubin_mg_dl", "Bilirubin", "mg/dL"),
+    ("labs.albumin_g_dl", "Albumin", "g/dL"),
+    ("labs.inr", "INR", ""),
+    ("labs.qtc_ms", "QTc", "ms"),
+    ("labs.platelets_10e9_l", "Platelets", "x10^9/L"),
+];
+
+/// The key of a field of entry `i` of a list (`proposed[0].drug`,
+/// `conditions[2]`).
+pub fn row_key(list: &str, i: usize, field: &str) -> String {
+    if field.is_empty() {
+        format!("{list}[{i}]")
+    } else {
+        format!("{list}[{i}].{field}")
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Draft {
+    /// Field key -> text as typed.
+    #[serde(default)]
+    pub values: BTreeMap<String, String>,
+    /// Entries per list section (at least one row each is shown).
+    #[serde(default)]
+    pub rows: BTreeMap<String, usize>,
+    /// Weight typed in pounds.
+    #[serde(default)]
+    pub weight_lb: bool,
+    /// Creatinine typed in µmol/L.
+    #[serde(default)]
+    pub creatinine_umol: bool,
+    #[serde(default)]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub title: Option<String>,
+}
+
+impl Default for Draft {
+    fn default() -> Self {
+        let mut rows = BTreeMap::new();
+        for (list, _) in LISTS {
+            rows.insert(list.to_string(), 1);
+        }
+        Draft {
+            values: BTreeMap::new(),
+            rows,
+            weight_lb: false,
+            creatinine_umol: false,
+            id: None,
+            title: None,
+        }
+    }
+}
+
+fn num(v: Option<f64>) -> String {
+    v.map(fmt_num).unwrap_or_default()
+}
+
+impl Draft {
+    pub fn get(&self, key: &str) -> &str {
+        self.values.get(key).map_or("", String::as_str)
+    }
+
+    pub fn set(&mut self, key: &str, value: impl Into<String>) {
+        let value = value.into();
+        if value.is_empty() {
+            self.values.remove(key);
+        } else {
+            self.values.insert(key.to_string(), value);
+        }
+    }
+
+    pub fn rows(&self, list: &str) -> usize {
+        self.rows.get(list).copied().unwrap_or(1).max(1)
+    }
+
+    pub fn add_row(&mut self, list: &str) {
+        let n = self.rows(list);
+        self.rows.insert(list.to_string(), n + 1);
+    }
+
+    /// Removes entry `i` of `list`, shifting the later ones up.
+    pub fn remove_row(&mut self, list: &str, i: usize) {
+        let n = self.rows(list);
+        let fields = LISTS
+            .iter()
+            .find(|(l, _)| *l == list)
+            .map_or(&[][..], |(_, f)| *f);
+        for j in i..n {
+            for f in fields {
+                let next = self.get(&row_key(list, j + 1, f)).to_string();
+                self.set(&row_key(list, j, f), next);
+            }
+        }
+        for f in fields {
+            self.values.remove(&row_key(list, n, f));
+        }
+        self.rows
+            .insert(list.to_string(), n.saturating_sub(1).max(1));
+    }
+
+    /// Switches kg <-> lb, converting the typed value when it is a number.
+    pub fn toggle_weight_unit(&mut self) {
+        let v = self.get("patient.weight").trim().parse::<f64>().ok();
+        self.weight_lb = !self.weight_lb;
+        if let Some(v) = v {
+            let c = if self.weight_lb {
+                units::kg_to_lb(v)
+            } else {
+                units::lb_to_kg(v)
+            };
+            self.set("patient.weight", fmt_num((c * 10.0).round() / 10.0));
+        }
+    }
+
+    /// Switches mg/dL <-> µmol/L, converting the typed value.
+    pub fn toggle_creatinine_unit(&mut self) {
+        let v = self.get("labs.creatinine").trim().parse::<f64>().ok();
+        self.creatinine_umol = !self.creatinine_umol;
+        if let Some(v) = v {
+            let c = if self.creatinine_umol {
+                (units::creatinine_mg_dl_to_umol(v)).round()
+            } else {
+                (units::creatinine_umol_to_mg_dl(v) * 100.0).round() / 100.0
+            };
+            self.set("labs.creatinine", fmt_num(c));
+        }
+    }
+
+    /// A draft holding a case file's values (as written, in its units).
+    pub fn from_case_file(file: &CaseFile) -> Draft {
+        let mut d = Draft {
+            id: file.id.clone(),
+            title: file.title.clone(),
+            ..Draft::default()
+        };
+        if let Some(p) = &file.patient {
+            d.set("patient.age", num(p.age));
+            d.set("patient.sex", p.sex.clone().unwrap_or_default());
+            if p.weight_lb.is_some() && p.weight_kg.is_none() {
+                d.weight_lb = true;
+                d.set("patient.weight", num(p.weight_lb));
+            } else {
+                d.set("patient.weight", num(p.weight_kg));
+            }
+            let height = p.height_cm.or(p.height_in.map(units::in_to_cm));
+            d.set(
+                "patient.height_cm",
+                num(height.map(|h| (h * 10.0).round() / 10.0)),
+            );
+            let yes = |b: Option<bool>| if b == Some(true) { "yes" } else { "" };
+            d.set("patient.pregnant", yes(p.pregnant));
+            d.set(
+                "patient.trimester",
+                p.trimester.map(|t| t.to_string()).unwrap_or_default(),
+            );
+            d.set("patient.breastfeeding", yes(p.breastfeeding));
+        }
+        let l = &file.labs;
+        if l.creatinine_umol_l.is_some() && l.creatinine_mg_dl.is_none() {
+            d.creatinine_umol = true;
+            d.set("labs.creatinine", num(l.creatinine_umol_l));
+        } else {
+            d.set("labs.creatinine", num(l.creatinine_mg_dl));
+        }
+        for (key, _, _) in LABS {
+            d.set(key, num(lab_get(l, key)));
+        }
+        let set_rows = |d: &mut Draft, list: &str, n: usize| {
+            d.rows.insert(list.to_string(), n.max(1));
+        };
+        set_rows(&mut d, "allergies", file.allergies.len());
+        for (i, a) in file.allergies.iter().enumerate() {
+            d.set(&row_key("allergies", i, "substance"), a.substance.clone());
+            d.set(
+                &row_key("allergies", i, "reaction"),
+                a.reaction.clone().unwrap_or_default(),
+            );
+            d.set(
+                &row_key("allergies", i, "severity"),
+                a.severity.clone().unwrap_or_default(),
+            );
+        }
+        set_rows(&mut d, "conditions", file.conditions.len());
+        for (i, c) in file.conditions.iter().enumerate() {
+            d.set(&row_key("conditions", i, ""), c.clone());
+        }
+        for list in ["medications", "proposed"] {
+            let orders = if list == "proposed" {
+                &file.proposed
+            } else {
+                &file.medications
+            };
+            set_rows(&mut d, list, orders.len());
+            for (i, m) in orders.iter().enumerate() {
+                d.set(&row_key(list, i, "drug"), m.drug.clone());
+                d.set(
+                    &row_key(list, i, "dose"),
+                    m.dose.clone().unwrap_or_default(),
+                );
+                d.set(
+                    &row_key(list, i, "frequency"),
+                    m.frequency.clone().unwrap_or_default(),
+                );
+                if list == "proposed" {
+                    d.set(
+                        &row_key(list, i, "indication"),
+                        m.indication.clone().unwrap_or_default(),
+                    );
+                }
+            }
+        }
+        d
+    }
+
+    fn number(&self, key: &str, errors: &mut Vec<FieldError>) -> Option<f64> {
+        let text = self.get(key).trim();
+        if text.is_empty() {
+            return None;
+        }
+        match text.replace(',', ".").parse::<f64>() {
+            Ok(v) if v.is_finite() => Some(v),
+            _ => {
+                errors.push(FieldError {
+                    field: key.to_string(),
+                    message: format!("\"{text}\" is not a number"),
+                });
+                None
+            }
+        }
+    }
+
+    fn flag(&self, key: &str, errors: &mut Vec<FieldError>) -> Option<bool> {
+        match self.get(key).trim().to_lowercase().as_str() {
+            "" => None,
+            "yes" | "y" | "true" => Some(true),
+            "no" | "n" | "false" => Some(false),
+            other => {
+                errors.push(FieldError {
+                    field: key.to_string(),
+                    message: format!("\"{other}\" is not accepted; accepted: yes or no"),
+                });
+                None
+            }
+        }
+    }
+
+    /// Non-empty entries of a list, with their row numbers in the draft.
+    fn filled(&self, list: &str, fields: &[&str]) -> Vec<usize> {
+        (0..self.rows(list))
+            .filter(|&i| {
+                fields
+                    .iter()
+                    .any(|f| !self.get(&row_key(list, i, f)).trim().is_empty())
+            })
+            .collect()
+    }
+
+    /// The case file this draft describes, and the problems found while
+    /// reading the typed text (not numbers, not yes/no).
+    pub fn to_case_file(&self) -> (CaseFile, Vec<FieldError>, RowMap) {
+        let mut errors = Vec::new();
+        let opt = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
+        let weight = self.number("patient.weight", &mut errors);
+        let trimester = self.number("patient.trimester", &mut errors);
+        let patient = PatientFile {
+            age: self.number("patient.age", &mut errors),
+            sex: opt(self.get("patient.sex")),
+            weight_kg: weight.filter(|_| !self.weight_lb),
+            weight_lb: weight.filter(|_| self.weight_lb),
+            height_cm: self.number("patient.height_cm", &mut errors),
+            height_in: None,
+            pregnant: self.flag("patient.pregnant", &mut errors),
+            trimester: trimester.map(|t| t as i64),
+            breastfeeding: self.flag("patient.breastfeeding", &mut errors),
+        };
+        let creat = self.number("labs.creatinine", &mut errors);
+        let mut labs = LabsFile {
+            creatinine_mg_dl: creat.filter(|_| !self.creatinine_umol),
+            creatinine_umol_l: creat.filter(|_| self.creatinine_umol),
+            ..LabsFile::default()
+        };
+        for (key, _, _) in LABS {
+            let v = self.number(key, &mut errors);
+            lab_set(&mut labs, key, v);
+        }
+        let mut map = RowMap::default();
+        let allergy_rows = self.filled("allergies", &["substance", "reaction", "severity"]);
+        let allergies = allergy_rows
+            .iter()
+            .map(|&i| AllergyFile {
+                substance: self
+                    .get(&row_key("allergies", i, "substance"))
+                    .trim()
+                    .to_string(),
+                reaction: opt(self.get(&row_key("allergies", i, "reaction"))),
+                severity: opt(self.get(&row_key("allergies", i, "severity"))),
+            })
+            .collect();
+        map.0.insert("allergies".into(), allergy_rows);
+        let conditions = self
+            .filled("conditions", &[""])
+            .iter()
+            .map(|&i| self.get(&row_key("conditions", i, "")).trim().to_string())
+            .collect();
+        let mut orders = |list: &str| {
+            let rows = self.filled(list, &["drug", "dose", "frequency", "indication"]);
+            let out: Vec<MedicationFile> = rows
+                .iter()
+                .map(|&i| MedicationFile {
+                    drug: self.get(&row_key(list, i, "drug")).trim().to_string(),
+                    dose: opt(self.get(&row_key(list, i, "dose"))),
+                    frequency: opt(self.get(&row_key(list, i, "frequency"))),
+                    indication: opt(self.get(&row_key(list, i, "indication"))),
+                })
+                .collect();
+            map.0.insert(list.to_string(), rows);
+            out
+        };
+        let medications = orders("medications");
+        let proposed = orders("proposed");
+        let file = CaseFile {
+            id: self.id.clone(),
+            title: self.title.clone(),
+            conditions,
+            patient: Some(patient),
+            labs,
+            allergies,
+            medications,
+            proposed,
+            expect: None,
+        };
+        (file, errors, map)
+    }
+
+    /// Validates the whole draft. Errors carry form keys (see
+    /// [`Draft::error_key`]).
+    pub fn validate(&self, default_id: &str) -> Result<Case, Vec<FieldError>> {
+        let (file, mut errors, map) = self.to_case_file();
+        match file.validate(default_id) {
+            Ok(case) if errors.is_empty() => Ok(case),
+            Ok(_) => Err(errors),
+            Err(more) => {
+                for e in more {
+                    let field = map.to_draft(&e.field);
+                    // A field that failed to parse is reported once.
+                    if !errors.iter().any(|x| x.field == field) {
+                        errors.push(FieldError {
+                            field,
+                            message: e.message,
+                        });
+                    }
+                }
+                Err(errors)
+            }
+        }
+    }
+
+    /// Whether error field `field` belongs to form key `key`
+    /// (`patient.weight_lb` belongs to `patient.weight`).
+    pub fn error_key(field: &str, key: &str) -> bool {
+        field == key
+            || field
+                .strip_prefix(key)
+                .is_some_and(|rest| rest.starts_with('_'))
+            || (field == "proposed" && key == "proposed[0].drug")
+            || (field == "patient" && key == "patient.age")
+    }
+
+    /// One line for session lists: patient and proposed drugs.
+    pub fn summary(&self) -> String {
+        let mut parts = Vec::new();
+        let age = self.get("patient.age").trim();
+        let sex = self.get("patient.sex").trim();
+        if !age.is_empty() || !sex.is_empty() {
+            parts.push(format!(
+                "{age}{}",
+                sex.chars()
+                    .next()
+                    .map(|c| c.to_uppercase().to_string())
+                    .unwrap_or_default()
+            ));
+        }
+        let w = self.get("patient.weight").trim();
+        if !w.is_empty() {
+            parts.push(format!("{w} {}", if self.weight_lb { "lb" } else { "kg" }));
+        }
+        let proposed: Vec<&str> = (0..self.rows("proposed"))
+            .map(|i| self.get(&row_key("proposed", i, "drug")).trim())
+            .filter(|s| !s.is_empty())
+            .collect();
+        if !proposed.is_empty() {
+            parts.push(format!("-> {}", proposed.join(", ")));
+        }
+        if parts.is_empty() {
+            "(empty intake)".to_string()
+        } else {
+            parts.join(", ")
+        }
+    }
+}
+
+/// For each list, the draft row of each case-file entry (empty rows are
+/// left out of the case file).
+#[derive(Debug, Clone, Default)]
+pub struct RowMap(BTreeMap<String, Vec<usize>>);
+
+impl RowMap {
+    /// Rewrites `medications[1].drug` of the case file to the draft row.
+    pub fn to_draft(&self, field: &str) -> String {
+        let field = match field {
+            "patient.weight_kg" | "patient.weight_lb" => "patient.weight",
+            "labs.creatinine_mg_dl" | "labs.creatinine_umol_l" => "labs.creatinine",
+            f => f,
+        };
+        let Some((list, rest)) = field.split_once('[') else {
+            return field.to_string();
+        };
+        let Some((index, tail)) = rest.split_once(']') else {
+            return field.to_string();
+        };
+        let row = index
+            .parse::<usize>()
+            .ok()
+            .and_then(|i| self.0.get(list).and_then(|rows| rows.get(i)).copied());
+        match row {
+            Some(r) => format!("{list}[{r}]{tail}"),
+            None => field.to_string(),
+        }
+    }
+}
+
+fn lab_get(l: &LabsFile, key: &str) -> Option<f64> {
+    match key {
+        "labs.egfr" => l.egfr,
+        "labs.potassium_mmol_l" => l.potassium_mmol_l,
+        "labs.sodium_mmol_l" => l.sodium_mmol_l,
+        "labs.alt_u_l" => l.alt_u_l,
+        "labs.ast_u_l" => l.ast_u_l,
+        "labs.bilirubin_mg_dl" => l.bilirubin_mg_dl,
+        "labs.albumin_g_dl" => l.albumin_g_dl,
+        "labs.inr" => l.inr,
+        "labs.qtc_ms" => l.qtc_ms,
+        "labs.platelets_10e9_l" => l.platelets_10e9_l,
+        _ => None,
+    }
+}
+
+fn lab_set(l: &mut LabsFile, key: &str, v: Option<f64>) {
+    let slot = match key {
+        "labs.egfr" => &mut l.egfr,
+        "labs.potassium_mmol_l" => &mut l.potassium_mmol_l,
+        "labs.sodium_mmol_l" => &mut l.sodium_mmol_l,
+        "labs.alt_u_l" => &mut l.alt_u_l,
+        "labs.ast_u_l" => &mut l.ast_u_l,
+        "labs.bilirubin_mg_dl" => &mut l.bilirubin_mg_dl,
+        "labs.albumin_g_dl" => &mut l.albumin_g_dl,
+        "labs.inr" => &mut l.inr,
+        "labs.qtc_ms" => &mut l.qtc_ms,
+        "labs.platelets_10e9_l" => &mut l.platelets_10e9_l,
+        _ => return,
+    };
+    *slot = v;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn metformin() -> Draft {
+        let mut d = Draft::default();
+        d.set("patient.age", "74");
+        d.set("patient.sex", "female");
+        d.set("patient.weight", "58");
+        d.set("labs.creatinine", "2.1");
+        d.set("proposed[0].drug", "metformin");
+        d
+    }
+
+    #[test]
+    fn draft_validates_to_a_case() {
+        let case = metformin().validate("t").expect("valid");
+        assert_eq!(case.patient.weight_kg, Some(58.0));
+        assert_eq!(case.labs.creatinine_mg_dl, Some(2.1));
+        assert_eq!(case.proposed[0].drug, "metformin");
+    }
+
+    #[test]
+    fn errors_name_form_keys_and_rows() {
+        let mut d = metformin();
+        d.set("patient.age", "abc");
+        d.add_row("medications");
+        d.set("medications[1].drug", "x");
+        d.set("medications[1].frequency", "sometimes");
+        d.set("labs.creatinine", "99");
+        let errs = d.validate("t").expect_err("invalid");
+        let fields: Vec<&str> = errs.iter().map(|e| e.field.as_str()).collect();
+        assert!(fields.contains(&"patient.age"), "{fields:?}");
+        assert!(fields.contains(&"medications[1].frequency"), "{fields:?}");
+        assert!(fields.contains(&"labs.creatinine"), "{fields:?}");
+    }
+
+    #[test]
+    fn unit_toggles_convert_values() {
+        let mut d = metformin();
+        d.toggle_weight_unit();
+        assert_eq!(d.get("patient.weight"), "127.9");
+        d.toggle_creatinine_unit();
+        assert_eq!(d.get("labs.creatinine"), "186");
+        let case = d.validate("t").expect("valid");
+        assert!((case.patient.weight_kg.expect("w") - 58.0).abs() < 0.1);
+        assert!((case.labs.creatinine_mg_dl.expect("c") - 2.1).abs() < 0.01);
+    }
+
+    #[test]
+    fn case_file_round_trip() {
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/sessions/cases/metformin-ckd4.toml"
+        ))
+        .expect("case");
+        let file: CaseFile = toml::from_str(&text).expect("toml");
+        let d = Draft::from_case_file(&file);
+        let a = file.validate("x").expect("valid");
+        let b = d.validate("x").expect("valid");
+        assert_eq!(a.patient, b.patient);
+        assert_eq!(a.proposed, b.proposed);
+        assert_eq!(a.conditions, b.conditions);
+    }
+
+    #[test]
+    fn remove_row_shifts_entries() {
+        let mut d = Draft::default();
+        d.add_row("conditions");
+        d.add_row("conditions");
+        d.set("conditions[0]", "a");
+        d.set("conditions[1]", "b");
+        d.set("conditions[2]", "c");
+        d.remove_row("conditions", 1);
+        assert_eq!(d.rows("conditions"), 2);
+        assert_eq!(d.get("conditions[1]"), "c");
+    }
+}

@@ -1,0 +1,277 @@
+//! The terminal app (`rxguide`, `rxguide tui [CASE.toml]`).
+//!
+//! | file | what |
+//! | --- | --- |
+//! | `mod.rs` | [`run`]: terminal setup and restore, logging, background workers, the event loop |
+//! | [`app`] | state and [`app::App::update`], the one place actions are applied |
+//! | [`action`] | the [`action::Action`] enum named by the key map |
+//! | [`keys`] | the key map: named fields, defaults in code, `keys.toml` overrides |
+//! | [`theme`] | colours by meaning; `themes/*.toml` embedded; `NO_COLOR` |
+//! | [`event`] | worker messages merged into the loop |
+//! | [`views`] | one struct per screen or pane (home, intake, flags, sources, answer, trace, help) |
+//! | [`strings`] | UI text |
+//!
+//! The first frame is drawn before anything is loaded: the knowledge base
+//! opens in `spawn_blocking`, the model loads in the background with
+//! progress in the status bar, and flags and sources work before it is
+//! ready. The terminal is restored on every exit: a guard's `Drop`, the
+//! panic hook installed by `ratatui::init`, and SIGTERM/SIGHUP handled in
+//! the loop. Logs go to `<data>/rxguide.log`, never to the screen, and
+//! carry no patient data.
+
+pub mod action;
+pub mod app;
+pub mod event;
+pub mod keys;
+pub mod strings;
+pub mod theme;
+pub mod views;
+
+use crate::cli::Global;
+use crate::llm::{BackendConfig, BackendKind, Generator, LocalGenerator};
+use app::{App, Env};
+use event::{WorkerMsg, WorkerRx, WorkerTx};
+use futures::StreamExt;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Options of `rxguide tui`.
+#[derive(Debug, Clone, Default)]
+pub struct TuiOptions {
+    pub global: Global,
+    pub case: Option<PathBuf>,
+    pub theme: Option<String>,
+    pub backend: BackendConfig,
+    /// Export directory (default `<data>/sessions`).
+    pub out: Option<PathBuf>,
+}
+
+/// Restores the terminal when dropped, whatever the exit path.
+struct TerminalGuard;
+
+impl Drop for TerminalGuard {
+    fn drop(&mut self) {
+        ratatui::restore();
+    }
+}
+
+/// The config dir (`$XDG_CONFIG_HOME/rxguide`), for `keys.toml`.
+pub fn config_dir() -> Option<PathBuf> {
+    std::env::var_os("RXGUIDE_CONFIG")
+        .map(PathBuf::from)
+        .or_else(|| {
+            directories::ProjectDirs::from("", "", "rxguide").map(|d| d.config_dir().to_path_buf())
+        })
+}
+
+fn init_logging(data_dir: &std::path::Path) -> Option<tracing_appender::non_blocking::WorkerGuard> {
+    std::fs::create_dir_all(data_dir).ok()?;
+    let appender = tracing_appender::rolling::never(data_dir, "rxguide.log");
+    let (writer, guard) = tracing_appender::non_blocking(appender);
+    let filter = tracing_subscriber::EnvFilter::try_from_env("RXGUIDE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_writer(writer)
+        .with_ansi(false)
+        .with_env_filter(filter)
+        .try_init()
+        .ok()?;
+    Some(guard)
+}
+
+/// Runs the app until the user quits. Returns the exit status.
+pub fn run(opts: TuiOptions) -> anyhow::Result<i32> {
+    let data_dir = opts.global.data_dir();
+    let _log = init_logging(&data_dir);
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let theme = theme::Theme::load(opts.theme.as_deref(), no_color)?;
+    let keys = match config_dir() {
+        Some(dir) => keys::KeyList::load(&dir.join("keys.toml"))?,
+        None => keys::KeyList::default(),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let (tx, rx) = event::channel();
+        let (store, store_err) = match crate::session::SessionStore::open(&data_dir) {
+            Ok(s) => (Some(s), None),
+            Err(e) => (None, Some(e.to_string())),
+        };
+        let env = Env {
+            keys,
+            theme,
+            store,
+            out_dir: opts
+                .out
+                .clone()
+                .unwrap_or_else(|| data_dir.join("sessions")),
+            tx: tx.clone(),
+        };
+        let mut app = App::new(env);
+        if let Some(e) = store_err {
+            app.status = format!("sessions will NOT be saved: {e}");
+        }
+        tracing::info!("rxguide tui started");
+        let terminal = ratatui::init();
+        let guard = TerminalGuard;
+        spawn_workers(&opts, tx);
+        if let Some(case) = &opts.case {
+            app.open_case(case);
+        }
+        let result = run_loop(terminal, &mut app, rx).await;
+        drop(guard);
+        tracing::info!("rxguide tui stopped");
+        result.map(|()| 0)
+    })
+}
+
+fn spawn_workers(opts: &TuiOptions, tx: WorkerTx) {
+    let global = opts.global.clone();
+    let kb_tx = tx.clone();
+    tokio::task::spawn_blocking(move || {
+        let msg = match global.open_kb() {
+            Ok((kb, info)) => WorkerMsg::Kb(
+                Ok(Arc::new(kb)),
+                format!(
+                    "knowledge base {} open in {:.0} ms (rebuilt: {})",
+                    info.source_label,
+                    info.elapsed.as_secs_f64() * 1000.0,
+                    info.rebuilt
+                ),
+            ),
+            Err(e) => WorkerMsg::Kb(Err(format!("{e:#}")), String::new()),
+        };
+        let _ = kb_tx.send(msg);
+    });
+    let config = opts.backend.clone();
+    tokio::spawn(async move {
+        match config.kind {
+            BackendKind::None => {
+                let g: Arc<dyn Generator> = Arc::new(crate::llm::NoneGenerator);
+                let _ = tx.send(WorkerMsg::Backend(Ok(g), strings::NO_MODEL.into()));
+            }
+            BackendKind::Local => {
+                let path = config
+                    .model_path
+                    .clone()
+                    .unwrap_or_else(crate::llm::default_model_path);
+                let built = tokio::task::spawn_blocking(move || LocalGenerator::new(path)).await;
+                let local = match built {
+                    Ok(Ok(g)) => Arc::new(g),
+                    Ok(Err(e)) => {
+                        let first = e.to_string().lines().next().unwrap_or_default().to_string();
+                        let _ = tx.send(WorkerMsg::Backend(Err(e.to_string()), first));
+                        return;
+                    }
+                    Err(e) => {
+                        let _ = tx.send(WorkerMsg::Backend(
+                            Err(e.to_string()),
+                            "loader crashed".into(),
+                        ));
+                        return;
+                    }
+                };
+                let name = local.model();
+                if let Err(e) = local.preload() {
+                    let _ = tx.send(WorkerMsg::Backend(Err(e.to_string()), "cannot load".into()));
+                    return;
+                }
+                let g: Arc<dyn Generator> = local.clone();
+                if tx
+                    .send(WorkerMsg::Backend(Ok(g), format!("model: loading {name}…")))
+                    .is_err()
+                {
+                    return;
+                }
+                let start = Instant::now();
+                while !local.is_loaded() {
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    let text = format!(
+                        "model: loading {name}… {:.0} s",
+                        start.elapsed().as_secs_f64()
+                    );
+                    if tx.send(WorkerMsg::Model(text)).is_err()
+                        || start.elapsed() > Duration::from_secs(900)
+                    {
+                        return;
+                    }
+                }
+                let _ = tx.send(WorkerMsg::Model(format!("model: {name} ready")));
+            }
+            BackendKind::OpenAi => {
+                let g = match crate::llm::make_generator(&config) {
+                    Ok(g) => g,
+                    Err(e) => {
+                        let _ = tx.send(WorkerMsg::Backend(
+                            Err(e.to_string()),
+                            "bad openai config".into(),
+                        ));
+                        return;
+                    }
+                };
+                match g.health_check().await {
+                    Ok(text) => {
+                        let _ = tx.send(WorkerMsg::Backend(Ok(g), format!("model: {}", text)));
+                    }
+                    Err(e) => {
+                        let _ = tx.send(WorkerMsg::Backend(
+                            Err(e.to_string()),
+                            "server unreachable".into(),
+                        ));
+                    }
+                }
+            }
+        }
+    });
+}
+
+/// The loop: draw, then wait for a key, a tick, a worker message or a
+/// termination signal.
+async fn run_loop(
+    mut terminal: ratatui::DefaultTerminal,
+    app: &mut App,
+    mut rx: WorkerRx,
+) -> anyhow::Result<()> {
+    let mut events = crossterm::event::EventStream::new();
+    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    #[cfg(unix)]
+    let (mut term, mut hup) = {
+        use tokio::signal::unix::{signal, SignalKind};
+        (
+            signal(SignalKind::terminate())?,
+            signal(SignalKind::hangup())?,
+        )
+    };
+    loop {
+        terminal.draw(|f| app.draw(f))?;
+        if app.quit {
+            return Ok(());
+        }
+        #[cfg(unix)]
+        let signalled = async {
+            tokio::select! {
+                _ = term.recv() => {},
+                _ = hup.recv() => {},
+            }
+        };
+        #[cfg(not(unix))]
+        let signalled = std::future::pending::<()>();
+        tokio::select! {
+            ev = events.next() => match ev {
+                Some(Ok(crossterm::event::Event::Key(k))) => app.on_key(k),
+                Some(Ok(_)) => {}
+                Some(Err(e)) => return Err(e.into()),
+                None => return Ok(()),
+            },
+            Some(msg) = rx.recv() => app.on_worker(msg),
+            _ = tick.tick() => {}
+            () = signalled => {
+                tracing::info!("terminated by signal");
+                return Ok(());
+            }
+        }
+    }
+}
