@@ -20,6 +20,7 @@ pub mod intake;
 pub mod kb;
 pub mod pipeline;
 pub mod report;
+pub mod serve;
 pub mod session;
 pub mod trace;
 pub mod tui;

@@ -49,6 +49,15 @@ enum Command {
     },
     /// Open the terminal app (the default with no arguments), optionally on a case file.
     Tui(TuiArgs),
+    /// Serve CDS Hooks (order-select, order-sign) over HTTP: GET /cds-services, POST /cds-services/rxguide-medication-prescribe.
+    Serve {
+        /// Address to listen on (loopback unless told otherwise).
+        #[arg(long, default_value = "127.0.0.1:8787", value_name = "IP:PORT")]
+        bind: String,
+        /// Require `Authorization: Bearer TOKEN` on every request.
+        #[arg(long, env = "RXGUIDE_SERVE_TOKEN", hide_env_values = true)]
+        token: Option<String>,
+    },
     /// Knowledge-base tools.
     Kb {
         #[command(subcommand)]
@@ -176,6 +185,7 @@ fn main() -> ExitCode {
         Some(Command::Export { case, fhir, load }) => {
             cli::export::run(&global, &case, &fhir, &load.options())
         }
+        Some(Command::Serve { bind, token }) => cli::serve::run(&global, &bind, token),
         Some(Command::Kb { command }) => match command {
             KbCommand::Build => cli::kb::build(&global),
             KbCommand::Stats { json } => cli::kb::stats(&global, json),

@@ -4,6 +4,7 @@
 pub mod check;
 pub mod export;
 pub mod kb;
+pub mod serve;
 
 use crate::kb::store::{data_dir, open_kb, OpenInfo};
 use crate::kb::{Kb, Sources};

@@ -1,0 +1,52 @@
+//! `rxguide serve [--bind 127.0.0.1:PORT] [--token TOKEN]`: the CDS Hooks
+//! service of [`crate::serve`].
+
+use super::{Global, EXIT_BAD_INPUT};
+use crate::serve::{router, serve, ServeConfig};
+use anyhow::Context as _;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+pub fn run(global: &Global, bind: &str, token: Option<String>) -> anyhow::Result<i32> {
+    let addr: SocketAddr = match bind.parse() {
+        Ok(a) => a,
+        Err(_) => {
+            eprintln!("error: --bind \"{bind}\" is not an address; accepted: IP:PORT such as 127.0.0.1:8787");
+            return Ok(EXIT_BAD_INPUT);
+        }
+    };
+    let token = token.filter(|t| !t.trim().is_empty());
+    if !addr.ip().is_loopback() && token.is_none() {
+        eprintln!(
+            "warning: serving on {addr} (not loopback) without a token; anyone who can reach it can use it (set --token or RXGUIDE_SERVE_TOKEN)"
+        );
+    }
+    let (kb, info) = global.open_kb()?;
+    let kb = Arc::new(kb);
+    let config = ServeConfig {
+        token,
+        ..ServeConfig::default()
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("binding {addr}"))?;
+        let local = listener.local_addr()?;
+        eprintln!(
+            "rxguide serve: listening on http://{local}/cds-services (knowledge base: {}{})",
+            info.source_label,
+            if config.token.is_some() {
+                "; bearer token required"
+            } else {
+                ""
+            }
+        );
+        serve(listener, router(kb, &config)).await?;
+        anyhow::Ok(())
+    })?;
+    Ok(0)
+}

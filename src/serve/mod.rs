@@ -1,0 +1,333 @@
+//! A CDS Hooks (1.0 / 2.0) service over the same pipeline as `check`.
+//!
+//! | route | what |
+//! | --- | --- |
+//! | `GET /cds-services` | discovery: `rxguide-medication-prescribe` for `order-select` and `order-sign` |
+//! | `POST /cds-services/rxguide-medication-prescribe` | `context.draftOrders` (the proposed drugs) + `prefetch` -> cards |
+//!
+//! The request is imported with [`crate::fhir::Importer`] (draft orders
+//! are the proposed drugs; prefetch is the record), validated like a case
+//! file, assessed with [`crate::pipeline::assess`], and answered with one
+//! card per flag ([`cards`]). Bad input is a 400 with a JSON body
+//! `{"error": ..., "field": ...}`; bodies over the limit get 413; with a
+//! token configured, requests without `Authorization: Bearer <token>` get
+//! 401. The knowledge base is opened once and shared.
+
+pub mod cards;
+
+use crate::fhir::{FhirError, ImportOptions, Importer, Role};
+use crate::kb::Kb;
+use crate::pipeline::assess;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{json, Value};
+use std::sync::Arc;
+use std::time::Duration;
+use tower_http::timeout::TimeoutLayer;
+
+/// The service id, as in the URL.
+pub const SERVICE_ID: &str = "rxguide-medication-prescribe";
+/// Default request body limit: 1 MiB.
+pub const DEFAULT_BODY_LIMIT: usize = 1 << 20;
+/// Default time allowed for one request.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How the service runs.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    /// When set, every request must carry `Authorization: Bearer <token>`.
+    pub token: Option<String>,
+    pub body_limit: usize,
+    pub timeout: Duration,
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        ServeConfig {
+            token: None,
+            body_limit: DEFAULT_BODY_LIMIT,
+            timeout: DEFAULT_TIMEOUT,
+        }
+    }
+}
+
+struct AppState {
+    kb: Arc<Kb>,
+    token: Option<String>,
+}
+
+/// A 4xx/5xx answer with a JSON body naming the field.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub field: String,
+    pub error: String,
+}
+
+impl ApiError {
+    fn bad(field: impl Into<String>, error: impl Into<String>) -> ApiError {
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            field: field.into(),
+            error: error.into(),
+        }
+    }
+}
+
+impl From<FhirError> for ApiError {
+    fn from(e: FhirError) -> ApiError {
+        ApiError::bad(e.field(), e.to_string())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut r = (
+            self.status,
+            Json(json!({ "error": self.error, "field": self.field })),
+        )
+            .into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            r.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"rxguide\""),
+            );
+        }
+        r
+    }
+}
+
+/// The router; the kb is shared by every request.
+pub fn router(kb: Arc<Kb>, config: &ServeConfig) -> Router {
+    let state = Arc::new(AppState {
+        kb,
+        token: config.token.clone().filter(|t| !t.is_empty()),
+    });
+    Router::new()
+        .route("/cds-services", get(discovery))
+        .route(&format!("/cds-services/{SERVICE_ID}"), post(prescribe))
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(state.clone(), auth))
+        .layer(DefaultBodyLimit::max(config.body_limit))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            config.timeout,
+        ))
+        .with_state(state)
+}
+
+async fn not_found() -> ApiError {
+    ApiError {
+        status: StatusCode::NOT_FOUND,
+        field: "path".into(),
+        error: format!(
+            "no such route; see GET /cds-services (service: /cds-services/{SERVICE_ID})"
+        ),
+    }
+}
+
+/// Constant-time comparison of the presented token.
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+async fn auth(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+    if let Some(token) = &state.token {
+        let presented = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
+            .map(str::trim);
+        let ok = presented.is_some_and(|p| same(p.as_bytes(), token.as_bytes()));
+        if !ok {
+            return ApiError {
+                status: StatusCode::UNAUTHORIZED,
+                field: "Authorization".into(),
+                error: if presented.is_some() {
+                    "incorrect bearer token".into()
+                } else {
+                    "missing bearer token: send `Authorization: Bearer <token>`".into()
+                },
+            }
+            .into_response();
+        }
+    }
+    next.run(req).await
+}
+
+/// The discovery document.
+pub fn discovery_document() -> Value {
+    let prefetch = json!({
+        "patient": "Patient/{{context.patientId}}",
+        "medications": "MedicationRequest?patient={{context.patientId}}&status=active",
+        "allergies": "AllergyIntolerance?patient={{context.patientId}}",
+        "conditions": "Condition?patient={{context.patientId}}",
+        "observations": "Observation?patient={{context.patientId}}&code=http://loinc.org|29463-7,http://loinc.org|8302-2,http://loinc.org|2160-0,http://loinc.org|98979-8,http://loinc.org|2823-3,http://loinc.org|2951-2,http://loinc.org|1742-6,http://loinc.org|1920-8,http://loinc.org|1975-2,http://loinc.org|1751-7,http://loinc.org|6301-6,http://loinc.org|8636-3,http://loinc.org|777-3,http://loinc.org|82810-3,http://loinc.org|63895-7",
+    });
+    let description = "Deterministic prescribing checks for the draft medication orders: interactions, renal and hepatic limits, pregnancy, lactation, older adults (Beers), allergies, duplicate therapy, dose limits and lab rules, each citing its sources.";
+    let services: Vec<Value> = ["order-select", "order-sign"]
+        .iter()
+        .map(|hook| {
+            json!({
+                "hook": hook,
+                "id": SERVICE_ID,
+                "title": "rxguide prescribing check",
+                "description": description,
+                "prefetch": prefetch,
+                "usageRequirements": "Send context.draftOrders (a Bundle of MedicationRequest) and the prefetch; rxguide does not query the FHIR server.",
+            })
+        })
+        .collect();
+    json!({ "services": services })
+}
+
+async fn discovery() -> Json<Value> {
+    Json(discovery_document())
+}
+
+async fn prescribe(
+    State(state): State<Arc<AppState>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let body = body.map_err(|r| ApiError {
+        status: r.status(),
+        field: "body".into(),
+        error: r.body_text(),
+    })?;
+    let request: Value = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::bad(
+            "body",
+            format!(
+                "not valid JSON: {e} (line {}, column {})",
+                e.line(),
+                e.column()
+            ),
+        )
+    })?;
+    let kb = state.kb.clone();
+    // The import and the rules are CPU work: keep them off the async
+    // workers.
+    tokio::task::spawn_blocking(move || answer(&kb, request))
+        .await
+        .map_err(|e| ApiError {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            field: "".into(),
+            error: format!("the assessment failed: {e}"),
+        })?
+        .map(Json)
+}
+
+/// Answers one hook request (already parsed JSON) with `{"cards": [...]}`.
+pub fn answer(kb: &Kb, request: Value) -> Result<Value, ApiError> {
+    let Value::Object(mut request) = request else {
+        return Err(ApiError::bad(
+            "body",
+            "must be a JSON object (a CDS Hooks request)",
+        ));
+    };
+    match request.get("hook") {
+        Some(Value::String(h)) if h == "order-select" || h == "order-sign" => {}
+        Some(Value::String(h)) => {
+            return Err(ApiError::bad(
+                "hook",
+                format!("\"{h}\" is not served here; accepted: order-select, order-sign"),
+            ))
+        }
+        Some(_) => return Err(ApiError::bad("hook", "must be a string")),
+        None => {
+            return Err(ApiError::bad(
+                "hook",
+                "required: \"order-select\" or \"order-sign\"",
+            ))
+        }
+    }
+    let Some(Value::Object(mut context)) = request.remove("context") else {
+        return Err(ApiError::bad(
+            "context",
+            "required: an object with draftOrders (a Bundle of MedicationRequest)",
+        ));
+    };
+    let draft = match context.remove("draftOrders") {
+        Some(v @ Value::Object(_)) => v,
+        Some(_) => {
+            return Err(ApiError::bad(
+                "context.draftOrders",
+                "must be a FHIR Bundle of MedicationRequest",
+            ))
+        }
+        None => {
+            return Err(ApiError::bad(
+                "context.draftOrders",
+                "required: a FHIR Bundle of MedicationRequest (the orders being written)",
+            ))
+        }
+    };
+    let has_order = draft
+        .get("entry")
+        .and_then(Value::as_array)
+        .is_some_and(|es| {
+            es.iter().any(|e| {
+                e.pointer("/resource/resourceType").and_then(Value::as_str)
+                    == Some("MedicationRequest")
+            })
+        })
+        || draft.get("resourceType").and_then(Value::as_str) == Some("MedicationRequest");
+    if !has_order {
+        return Err(ApiError::bad(
+            "context.draftOrders",
+            "no draft orders: the Bundle holds no MedicationRequest",
+        ));
+    }
+    let prefetch = match request.remove("prefetch") {
+        Some(Value::Object(p)) => p,
+        Some(Value::Null) | None => serde_json::Map::new(),
+        Some(_) => return Err(ApiError::bad("prefetch", "must be an object")),
+    };
+    if !prefetch.get("patient").is_some_and(Value::is_object) {
+        return Err(ApiError::bad(
+            "prefetch.patient",
+            "required: the Patient resource (rxguide does not query the FHIR server)",
+        ));
+    }
+    let mut importer = Importer::new();
+    importer.add(draft, Role::DraftOrders, "context.draftOrders")?;
+    for (key, value) in prefetch {
+        match value {
+            Value::Null => {}
+            v @ Value::Object(_) => importer.add(v, Role::Record, &format!("prefetch.{key}"))?,
+            _ => {
+                return Err(ApiError::bad(
+                    format!("prefetch.{key}"),
+                    "must be a FHIR resource or Bundle (or null)",
+                ))
+            }
+        }
+    }
+    let id = context
+        .get("patientId")
+        .and_then(Value::as_str)
+        .unwrap_or("cds-hooks")
+        .to_string();
+    let (case, report) = importer.finish(&ImportOptions::new(id))?;
+    let assessment = assess(kb, &case);
+    Ok(json!({ "cards": cards::cards(&assessment, kb, &report.not_imported) }))
+}
+
+/// Serves `router` on `listener` until ctrl-c.
+pub async fn serve(listener: tokio::net::TcpListener, router: Router) -> std::io::Result<()> {
+    axum::serve(listener, router)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+}

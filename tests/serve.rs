@@ -1,0 +1,408 @@
+//! The CDS Hooks service over real HTTP on 127.0.0.1 (ephemeral ports):
+//! discovery, the prescribe hook, bad input, body limit, bearer token,
+//! concurrent requests; and `rxguide serve` as a process called by curl.
+
+use rxguide::kb::{Kb, Sources};
+use rxguide::serve::{router, serve, ServeConfig, SERVICE_ID};
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Command, Stdio};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+fn kb() -> Arc<Kb> {
+    static KB: OnceLock<Arc<Kb>> = OnceLock::new();
+    KB.get_or_init(|| {
+        let sources = Sources::bundled();
+        Arc::new(Kb::link(sources.parse().expect("parses"), sources.hash()).expect("links"))
+    })
+    .clone()
+}
+
+async fn start(config: ServeConfig) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("binds");
+    let addr = listener.local_addr().expect("addr");
+    let app = router(kb(), &config);
+    tokio::spawn(async move {
+        let _ = serve(listener, app).await;
+    });
+    addr
+}
+
+fn service_url(addr: SocketAddr) -> String {
+    format!("http://{addr}/cds-services/{SERVICE_ID}")
+}
+
+/// A 68-year-old man on warfarin; ibuprofen is being ordered.
+fn warfarin_ibuprofen_request() -> Value {
+    json!({
+        "hook": "order-sign",
+        "hookInstance": "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea",
+        "context": {
+            "userId": "Practitioner/example",
+            "patientId": "pat-1",
+            "draftOrders": {
+                "resourceType": "Bundle",
+                "type": "collection",
+                "entry": [{ "resource": {
+                    "resourceType": "MedicationRequest",
+                    "id": "draft-1",
+                    "status": "draft",
+                    "intent": "order",
+                    "medicationCodeableConcept": {
+                        "coding": [{ "system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "5640", "display": "ibuprofen" }]
+                    },
+                    "subject": { "reference": "Patient/pat-1" },
+                    "dosageInstruction": [{
+                        "timing": { "repeat": { "frequency": 3, "period": 1, "periodUnit": "d" } },
+                        "doseAndRate": [{ "doseQuantity": { "value": 400, "unit": "mg", "system": "http://unitsofmeasure.org", "code": "mg" } }]
+                    }]
+                }}]
+            }
+        },
+        "prefetch": {
+            "patient": { "resourceType": "Patient", "id": "pat-1", "gender": "male", "birthDate": "1956-05-10" },
+            "medications": {
+                "resourceType": "Bundle",
+                "type": "searchset",
+                "entry": [{ "resource": {
+                    "resourceType": "MedicationRequest",
+                    "id": "rx-1",
+                    "status": "active",
+                    "intent": "order",
+                    "medicationCodeableConcept": { "text": "warfarin" },
+                    "subject": { "reference": "Patient/pat-1" }
+                }}]
+            },
+            "allergies": { "resourceType": "Bundle", "type": "searchset", "entry": [] },
+            "conditions": null,
+            "observations": {
+                "resourceType": "Bundle",
+                "type": "searchset",
+                "entry": [
+                    { "resource": {
+                        "resourceType": "Observation", "id": "w", "status": "final",
+                        "code": { "coding": [{ "system": "http://loinc.org", "code": "29463-7" }] },
+                        "subject": { "reference": "Patient/pat-1" },
+                        "valueQuantity": { "value": 82, "unit": "kg", "system": "http://unitsofmeasure.org", "code": "kg" }
+                    }},
+                    { "resource": {
+                        "resourceType": "Observation", "id": "a1c", "status": "final",
+                        "code": { "coding": [{ "system": "http://loinc.org", "code": "4548-4", "display": "Hemoglobin A1c" }] },
+                        "subject": { "reference": "Patient/pat-1" },
+                        "valueQuantity": { "value": 6.9, "unit": "%" }
+                    }}
+                ]
+            }
+        }
+    })
+}
+
+async fn post(client: &reqwest::Client, addr: SocketAddr, body: &Value) -> (u16, Value) {
+    let r = client
+        .post(service_url(addr))
+        .json(body)
+        .send()
+        .await
+        .expect("answers");
+    let status = r.status().as_u16();
+    (status, r.json().await.expect("json body"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn discovery_lists_the_service_for_both_order_hooks() {
+    let addr = start(ServeConfig::default()).await;
+    let v: Value = reqwest::get(format!("http://{addr}/cds-services"))
+        .await
+        .expect("answers")
+        .json()
+        .await
+        .expect("json");
+    let services = v["services"].as_array().expect("services");
+    let hooks: Vec<&str> = services.iter().filter_map(|s| s["hook"].as_str()).collect();
+    assert_eq!(hooks, vec!["order-select", "order-sign"]);
+    for s in services {
+        assert_eq!(s["id"], SERVICE_ID);
+        for key in [
+            "patient",
+            "medications",
+            "allergies",
+            "conditions",
+            "observations",
+        ] {
+            assert!(s["prefetch"][key].as_str().is_some(), "prefetch {key}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn warfarin_and_ibuprofen_give_a_critical_card() {
+    let addr = start(ServeConfig::default()).await;
+    let client = reqwest::Client::new();
+    let (status, v) = post(&client, addr, &warfarin_ibuprofen_request()).await;
+    assert_eq!(status, 200, "{v}");
+    let cards = v["cards"].as_array().expect("cards");
+    let ddi = cards
+        .iter()
+        .find(|c| {
+            c["indicator"] == "critical"
+                && c["summary"]
+                    .as_str()
+                    .is_some_and(|s| s.contains("warfarin") && s.contains("ibuprofen"))
+        })
+        .unwrap_or_else(|| panic!("critical interaction card in {v:#}"));
+    for c in cards {
+        let summary = c["summary"].as_str().expect("summary");
+        assert!(summary.chars().count() < 140, "{summary}");
+        assert!(c["uuid"].as_str().is_some_and(|u| u.len() == 36));
+        assert!(c["source"]["label"].as_str().is_some());
+        assert!(["info", "warning", "critical"].contains(&c["indicator"].as_str().unwrap_or("")));
+    }
+    assert!(ddi["source"]["url"]
+        .as_str()
+        .is_some_and(|u| u.starts_with("http")));
+    let detail = ddi["detail"].as_str().expect("detail");
+    assert!(detail.contains("**Sources:**"), "{detail}");
+    let s = &ddi["suggestions"][0];
+    assert!(s["label"].as_str().is_some_and(|l| !l.is_empty()));
+    assert!(s["uuid"].as_str().is_some_and(|u| u.len() == 36));
+    // The unread HbA1c is reported on the info card.
+    let info = cards
+        .iter()
+        .find(|c| {
+            c["detail"]
+                .as_str()
+                .is_some_and(|d| d.contains("Not imported"))
+        })
+        .expect("info card");
+    assert_eq!(info["indicator"], "info");
+    assert!(info["detail"]
+        .as_str()
+        .is_some_and(|d| d.contains("4548-4")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_is_400_naming_the_field() {
+    let addr = start(ServeConfig::default()).await;
+    let client = reqwest::Client::new();
+    let r = client
+        .post(service_url(addr))
+        .header("content-type", "application/json")
+        .body("{\"hook\": \"order-sign\", \"context\": ")
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(r.status().as_u16(), 400);
+    let v: Value = r.json().await.expect("json error body");
+    assert_eq!(v["field"], "body");
+    assert!(
+        v["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("not valid JSON")),
+        "{v}"
+    );
+
+    let mut no_context = warfarin_ibuprofen_request();
+    no_context
+        .as_object_mut()
+        .expect("object")
+        .remove("context");
+    let (status, v) = post(&client, addr, &no_context).await;
+    assert_eq!((status, v["field"].as_str()), (400, Some("context")), "{v}");
+
+    let mut no_orders = warfarin_ibuprofen_request();
+    no_orders["context"]["draftOrders"]["entry"] = json!([]);
+    let (status, v) = post(&client, addr, &no_orders).await;
+    assert_eq!(
+        (status, v["field"].as_str()),
+        (400, Some("context.draftOrders")),
+        "{v}"
+    );
+
+    let mut no_patient = warfarin_ibuprofen_request();
+    no_patient["prefetch"]
+        .as_object_mut()
+        .expect("object")
+        .remove("patient");
+    let (status, v) = post(&client, addr, &no_patient).await;
+    assert_eq!(
+        (status, v["field"].as_str()),
+        (400, Some("prefetch.patient")),
+        "{v}"
+    );
+
+    let mut bad_value = warfarin_ibuprofen_request();
+    bad_value["prefetch"]["observations"]["entry"][0]["resource"]["valueQuantity"]["value"] =
+        json!("eighty");
+    let (status, v) = post(&client, addr, &bad_value).await;
+    assert_eq!(status, 400, "{v}");
+    assert_eq!(v["field"], "Observation/w.valueQuantity.value", "{v}");
+
+    let mut out_of_range = warfarin_ibuprofen_request();
+    out_of_range["prefetch"]["patient"]["birthDate"] = json!("1850-01-01");
+    let (status, v) = post(&client, addr, &out_of_range).await;
+    assert_eq!(status, 400, "{v}");
+    assert!(
+        v["field"]
+            .as_str()
+            .is_some_and(|f| f.contains("Patient/pat-1 birthDate")),
+        "{v}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_body_is_413() {
+    let addr = start(ServeConfig::default()).await;
+    let mut big = warfarin_ibuprofen_request();
+    big["padding"] = Value::from("x".repeat(1_200_000));
+    let r = reqwest::Client::new()
+        .post(service_url(addr))
+        .json(&big)
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(r.status().as_u16(), 413);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bearer_token_is_checked() {
+    let addr = start(ServeConfig {
+        token: Some("s3cret".into()),
+        ..ServeConfig::default()
+    })
+    .await;
+    let client = reqwest::Client::new();
+    let url = format!("http://{addr}/cds-services");
+    let r = client.get(&url).send().await.expect("answers");
+    assert_eq!(r.status().as_u16(), 401);
+    assert!(r.headers().contains_key("www-authenticate"));
+    let v: Value = r.json().await.expect("json");
+    assert_eq!(v["field"], "Authorization");
+    let r = client
+        .get(&url)
+        .bearer_auth("wrong")
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(r.status().as_u16(), 401);
+    let r = client
+        .post(service_url(addr))
+        .json(&warfarin_ibuprofen_request())
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(r.status().as_u16(), 401);
+    let r = client
+        .get(&url)
+        .bearer_auth("s3cret")
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(r.status().as_u16(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hundred_requests_eight_at_a_time_are_all_answered() {
+    use futures::stream::{self, StreamExt};
+    let addr = start(ServeConfig::default()).await;
+    let client = reqwest::Client::new();
+    let body = warfarin_ibuprofen_request();
+    let started = Instant::now();
+    let results: Vec<(u16, Duration, bool)> = stream::iter(0..200)
+        .map(|_| {
+            let client = client.clone();
+            let body = body.clone();
+            async move {
+                let t = Instant::now();
+                let (status, v) = post(&client, addr, &body).await;
+                let critical = v["cards"]
+                    .as_array()
+                    .is_some_and(|c| c.iter().any(|c| c["indicator"] == "critical"));
+                (status, t.elapsed(), critical)
+            }
+        })
+        .buffer_unordered(8)
+        .collect()
+        .await;
+    let total = started.elapsed();
+    assert_eq!(results.len(), 200);
+    assert!(
+        results.iter().all(|(s, _, c)| *s == 200 && *c),
+        "every request answered with the critical card"
+    );
+    let mut lat: Vec<Duration> = results.iter().map(|r| r.1).collect();
+    lat.sort();
+    let p = |q: f64| lat[((lat.len() as f64 * q).ceil() as usize).saturating_sub(1)];
+    println!(
+        "serve: 200 requests, 8 concurrent: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms, total {:.2} s",
+        p(0.50).as_secs_f64() * 1000.0,
+        p(0.99).as_secs_f64() * 1000.0,
+        lat[lat.len() - 1].as_secs_f64() * 1000.0,
+        total.as_secs_f64()
+    );
+}
+
+/// `rxguide serve` as a real process, called with curl.
+#[test]
+fn rxguide_serve_answers_curl() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let bin = assert_cmd::cargo::cargo_bin("rxguide");
+    let mut child = Command::new(bin)
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .env("RXGUIDE_DATA", data.path())
+        .env_remove("RXGUIDE_SERVE_TOKEN")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starts");
+    let stderr = child.stderr.take().expect("stderr");
+    let mut lines = BufReader::new(stderr).lines();
+    let mut base = None;
+    for line in lines.by_ref() {
+        let line = line.expect("reads");
+        if let Some(rest) = line.split("listening on ").nth(1) {
+            base = rest.split_whitespace().next().map(str::to_string);
+            break;
+        }
+    }
+    let result = std::panic::catch_unwind(|| {
+        let base = base.expect("the server printed its address");
+        let out = Command::new("curl")
+            .args(["-sS", "--max-time", "30", &base])
+            .output()
+            .expect("curl runs");
+        let v: Value = serde_json::from_slice(&out.stdout).expect("discovery JSON");
+        assert_eq!(v["services"][0]["id"], SERVICE_ID);
+
+        let req = data.path().join("request.json");
+        std::fs::write(&req, warfarin_ibuprofen_request().to_string()).expect("writes");
+        let out = Command::new("curl")
+            .args([
+                "-sS",
+                "--max-time",
+                "30",
+                "-H",
+                "Content-Type: application/json",
+                "--data-binary",
+            ])
+            .arg(format!("@{}", req.display()))
+            .arg(format!("{base}/{SERVICE_ID}"))
+            .output()
+            .expect("curl runs");
+        let v: Value = serde_json::from_slice(&out.stdout).expect("cards JSON");
+        assert!(
+            v["cards"]
+                .as_array()
+                .is_some_and(|c| c.iter().any(|c| c["indicator"] == "critical")),
+            "{v}"
+        );
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    if let Err(e) = result {
+        std::panic::resume_unwind(e);
+    }
+}
