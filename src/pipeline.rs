@@ -207,3 +207,113 @@ pub fn retrieval_query(case: &Case, drugs: &[DrugMatch], flags: &[Flag]) -> (Str
     words.dedup();
     (words.join(" "), boost)
 }
+
+/// The default question put to the model for a case.
+pub fn default_question(case: &Case) -> String {
+    let drugs: Vec<&str> = case.proposed.iter().map(|p| p.drug.as_str()).collect();
+    format!(
+        "Should {} be started for this patient? Say what the prescriber should do and why.",
+        drugs.join(" and ")
+    )
+}
+
+/// One line per part of the intake, for the model and for notes.
+pub fn patient_lines(case: &Case) -> String {
+    use crate::intake::fmt_num;
+    let mut parts = vec![case.patient_summary()];
+    let l = &case.labs;
+    let labs: Vec<String> = crate::intake::LabKind::ALL
+        .iter()
+        .filter_map(|&k| {
+            l.get(k)
+                .map(|v| format!("{} {} {}", k.name(), fmt_num(v), k.unit()))
+        })
+        .map(|s| s.trim().to_string())
+        .collect();
+    if !labs.is_empty() {
+        parts.push(format!("Labs: {}", labs.join(", ")));
+    }
+    let orders = |list: &[crate::intake::MedicationOrder]| {
+        list.iter()
+            .map(|m| {
+                let mut s = m.drug.clone();
+                if let Some(d) = &m.dose {
+                    s.push_str(&format!(" {}", d.text));
+                }
+                if let Some(f) = &m.frequency {
+                    s.push_str(&format!(" {}", f.text));
+                }
+                s
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if !case.allergies.is_empty() {
+        let a: Vec<String> = case
+            .allergies
+            .iter()
+            .map(|a| match &a.reaction {
+                Some(r) => format!("{} ({r})", a.substance),
+                None => a.substance.clone(),
+            })
+            .collect();
+        parts.push(format!("Allergies: {}", a.join(", ")));
+    }
+    if !case.medications.is_empty() {
+        parts.push(format!("Current medicines: {}", orders(&case.medications)));
+    }
+    parts.push(format!("Proposed: {}", orders(&case.proposed)));
+    parts.join("\n")
+}
+
+/// What the model is given for this assessment: with `rag`, the flags and
+/// the retrieved passages (flag sources first); without, only the patient
+/// and the question (the baseline arm).
+pub fn prompt_input(
+    a: &Assessment,
+    kb: &Kb,
+    rag: bool,
+    question: Option<&str>,
+) -> crate::llm::prompt::PromptInput {
+    use crate::llm::prompt::{PromptFlag, PromptInput, PromptPassage};
+    let d = &a.derived;
+    let mut derived = Vec::new();
+    if let Some(v) = d.egfr_ml_min_1_73m2 {
+        derived.push(("eGFR".to_string(), format!("{v} mL/min/1.73m2")));
+    }
+    if let Some(v) = d.crcl_ml_min {
+        derived.push(("CrCl".to_string(), format!("{v} mL/min")));
+    }
+    if let Some(v) = d.bmi {
+        derived.push(("BMI".to_string(), format!("{v}")));
+    }
+    PromptInput {
+        patient: patient_lines(&a.case),
+        derived,
+        flags: a
+            .flags
+            .iter()
+            .map(|f| PromptFlag {
+                kind: f.kind.as_str().to_string(),
+                severity: f.severity.as_str().to_string(),
+                drugs: f.drugs.clone(),
+                summary: f.summary.clone(),
+                sources: f.sources.clone(),
+            })
+            .collect(),
+        passages: a
+            .passages
+            .iter()
+            .filter_map(|h| {
+                let p = kb.passage(&h.id)?;
+                Some(PromptPassage {
+                    id: p.id.clone(),
+                    title: p.title.clone(),
+                    text: p.text.clone(),
+                })
+            })
+            .collect(),
+        question: question.map_or_else(|| default_question(&a.case), str::to_string),
+        rag,
+    }
+}

@@ -1,0 +1,102 @@
+//! The grounded answer: assessment -> prompt -> generator -> citation and
+//! conflict check. One function for `ask`, `eval`, the TUI and `serve`, so
+//! every front end grounds and checks answers the same way. The answer never
+//! changes a flag.
+
+use crate::kb::Kb;
+use crate::llm::check::{check_answer, AnswerCheck, FlagDrugs};
+use crate::llm::prompt::{build, Prompt, PromptOptions};
+use crate::llm::{collect, GenRequest, Generation, Generator, LlmError};
+use crate::pipeline::{prompt_input, Assessment};
+use serde::Serialize;
+use tokio_util::sync::CancellationToken;
+
+/// Default answer length in tokens (the small model rambles past this).
+pub const DEFAULT_MAX_TOKENS: usize = 160;
+
+/// A generated answer with everything needed to judge it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Grounded {
+    pub rag: bool,
+    pub prompt: Prompt,
+    pub generation: Generation,
+    pub check: AnswerCheck,
+}
+
+/// For each contraindicated/major flag, the names (generic, synonyms,
+/// brands) of the proposed drugs it covers: recommending one of them without
+/// acknowledging the flag is a conflict.
+pub fn conflict_targets(a: &Assessment, kb: &Kb) -> Vec<FlagDrugs> {
+    use crate::clinical::Severity;
+    let proposed: Vec<&str> = a
+        .drugs
+        .iter()
+        .filter(|d| d.proposed)
+        .filter_map(|d| d.generic.as_deref())
+        .collect();
+    a.flags
+        .iter()
+        .filter(|f| f.severity >= Severity::Major)
+        .filter_map(|f| {
+            let mut generics: Vec<&str> = f
+                .drugs
+                .iter()
+                .map(String::as_str)
+                .filter(|d| proposed.contains(d))
+                .collect();
+            if generics.is_empty() {
+                generics = f.drugs.iter().map(String::as_str).collect();
+            }
+            let mut names: Vec<String> = Vec::new();
+            for g in generics {
+                names.push(g.to_string());
+                if let Some(id) = kb.lookup(g) {
+                    let d = kb.drug(id);
+                    names.extend(d.synonyms.iter().chain(&d.brands).map(|s| s.to_lowercase()));
+                }
+            }
+            names.sort();
+            names.dedup();
+            (!names.is_empty()).then(|| FlagDrugs {
+                severity: f.severity.as_str().to_string(),
+                names,
+            })
+        })
+        .collect()
+}
+
+/// The prompt for an assessment (RAG on: flags and passages; off: patient
+/// and question only).
+pub fn prompt_for(a: &Assessment, kb: &Kb, rag: bool, question: Option<&str>) -> Prompt {
+    build(
+        &prompt_input(a, kb, rag, question),
+        &PromptOptions::default(),
+    )
+}
+
+/// Generates and checks an answer. `on_token` sees each streamed piece.
+pub async fn answer(
+    generator: &dyn Generator,
+    a: &Assessment,
+    kb: &Kb,
+    rag: bool,
+    question: Option<&str>,
+    max_tokens: usize,
+    cancel: CancellationToken,
+    on_token: impl FnMut(&str) + Send,
+) -> Result<Grounded, LlmError> {
+    let prompt = prompt_for(a, kb, rag, question);
+    let request = GenRequest::new(prompt.messages.clone()).with_max_tokens(max_tokens);
+    let generation = collect(generator, request, cancel, on_token).await?;
+    let check = check_answer(
+        &generation.text,
+        &prompt.citable_ids,
+        &conflict_targets(a, kb),
+    );
+    Ok(Grounded {
+        rag,
+        prompt,
+        generation,
+        check,
+    })
+}
