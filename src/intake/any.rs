@@ -2,9 +2,9 @@
 //! bundle, told apart by content (JSON starts with `{`). `check`, `export`
 //! and the TUI's "open" use it, so they accept the same files.
 
-use super::case_file::{parse_case_file, CaseError, MedicationFile};
+use super::case_file::{parse_case_file, CaseError, CaseFile, MedicationFile};
 use super::Case;
-use crate::fhir::{import_json, FhirError, ImportOptions, ImportReport};
+use crate::fhir::{import_json, FhirError, ImportOptions, ImportReport, Importer, Role};
 use chrono::NaiveDate;
 use std::path::{Path, PathBuf};
 
@@ -107,6 +107,68 @@ pub fn parse_any(
                     error: errors.remove(0),
                 })?;
             Ok((case, ImportReport::default()))
+        }
+    }
+}
+
+/// Reads a case file or a FHIR bundle into an unvalidated [`CaseFile`]
+/// (for the TUI's intake form, which shows each validation problem next to
+/// its field), with what could not be imported.
+pub fn load_case_file_any(
+    path: &Path,
+    opts: &LoadOptions,
+) -> Result<(CaseFile, ImportReport), LoadError> {
+    let text = std::fs::read_to_string(path).map_err(|source| CaseError::Read {
+        file: path.to_path_buf(),
+        source,
+    })?;
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "case".into());
+    let fhir_err = |error| LoadError::Fhir {
+        file: path.to_path_buf(),
+        error,
+    };
+    match detect(&text) {
+        Format::Fhir => {
+            let value: serde_json::Value =
+                serde_json::from_str(text.trim_start_matches('\u{feff}')).map_err(|e| {
+                    fhir_err(FhirError::Json {
+                        line: e.line(),
+                        column: e.column(),
+                        message: e.to_string(),
+                    })
+                })?;
+            let mut io = ImportOptions::new(stem.clone());
+            io.propose = opts.propose.clone();
+            if let Some(d) = opts.as_of {
+                io.as_of = d;
+            }
+            let mut importer = Importer::new();
+            importer.add(value, Role::Record, "").map_err(fhir_err)?;
+            let built = importer.build(&io).map_err(fhir_err)?;
+            let mut file = built.file;
+            if file.id.is_none() {
+                file.id = Some(stem);
+            }
+            Ok((file, built.report))
+        }
+        Format::CaseFile => {
+            let mut file = parse_case_file(&text).map_err(|e| e.with_file(path))?;
+            for drug in &opts.propose {
+                if !file
+                    .proposed
+                    .iter()
+                    .any(|p| p.drug.trim().eq_ignore_ascii_case(drug.trim()))
+                {
+                    file.proposed.push(MedicationFile {
+                        drug: drug.clone(),
+                        ..MedicationFile::default()
+                    });
+                }
+            }
+            Ok((file, ImportReport::default()))
         }
     }
 }

@@ -13,7 +13,7 @@ pub mod units;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-pub use any::{load_any, parse_any, LoadError, LoadOptions};
+pub use any::{load_any, load_case_file_any, parse_any, LoadError, LoadOptions};
 pub use case_file::{load_case, parse_case, CaseError, CaseFile};
 pub use dose::{Dose, Frequency};
 

@@ -203,20 +203,15 @@ impl App {
 
     /// Opens a case file into a new session and checks it.
     pub fn open_case(&mut self, path: &std::path::Path) {
-        let text = match std::fs::read_to_string(path) {
-            Ok(t) => t,
-            Err(e) => {
-                self.status = format!("{}: {e}", path.display());
-                return;
-            }
-        };
-        let file: crate::intake::CaseFile = match toml::from_str(&text) {
-            Ok(f) => f,
-            Err(e) => {
-                self.status = format!("{}: {}", path.display(), e.message().trim());
-                return;
-            }
-        };
+        // A TOML case file or a FHIR R4 bundle (told apart by content).
+        let (file, imported) =
+            match crate::intake::load_case_file_any(path, &crate::intake::LoadOptions::default()) {
+                Ok(f) => f,
+                Err(e) => {
+                    self.status = e.to_string();
+                    return;
+                }
+            };
         let mut draft = Draft::from_case_file(&file);
         if draft.id.is_none() {
             draft.id = path.file_stem().map(|s| s.to_string_lossy().into_owned());
@@ -224,7 +219,14 @@ impl App {
         let mut session = Session::fresh();
         session.draft = draft;
         self.start_session(session);
-        self.status = format!("Opened {}.", path.display());
+        self.status = match imported.not_imported.len() {
+            0 => format!("Opened {}.", path.display()),
+            n => format!(
+                "Opened {}; {n} item(s) not imported: {}",
+                path.display(),
+                imported.not_imported.join("; ")
+            ),
+        };
         self.update(Action::Check);
     }
 
