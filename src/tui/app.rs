@@ -637,18 +637,18 @@ impl App {
                 Action::EditIntake
             });
         }
-        match action {
-            Some(
-                a @ (Action::NextPane
-                | Action::PrevPane
-                | Action::ToggleRag
-                | Action::Regenerate
-                | Action::Export
-                | Action::EditIntake
-                | Action::Quit
-                | Action::Help),
-            ) => return EventState::action(a),
-            _ => {}
+        if let Some(
+            a @ (Action::NextPane
+            | Action::PrevPane
+            | Action::ToggleRag
+            | Action::Regenerate
+            | Action::Export
+            | Action::EditIntake
+            | Action::Quit
+            | Action::Help),
+        ) = action
+        {
+            return EventState::action(a);
         }
         let ctx = Ctx {
             theme: &self.env.theme,
