@@ -37,6 +37,13 @@ impl SessionStore {
             .path(&path)
             .open()
             .map_err(|e| fail(e.to_string()))?;
+        // Sessions hold patient data: readable by the user only.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o700))
+                .map_err(|e| fail(e.to_string()))?;
+        }
         Ok(SessionStore { db, path })
     }
 
@@ -97,5 +104,14 @@ mod tests {
         assert_eq!(ids, ["b", "a"]);
         store.delete("b").expect("delete");
         assert_eq!(store.list().len(), 1);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(store.path())
+                .expect("meta")
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o700);
+        }
     }
 }
