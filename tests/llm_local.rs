@@ -295,3 +295,45 @@ async fn measure_grounded_prompt() {
     .expect("answer");
     eprintln!("answer: {}", out.text);
 }
+
+/// Constrained decoding: with the citation regex every sentence ends with a
+/// retrieved id, so the checker finds no uncited sentence and no wrong id.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn citation_constraint_forces_retrieved_ids() {
+    use rxguide::llm::check::check_answer;
+    use rxguide::llm::prompt::citation_constraint;
+    let Some(path) = model_or_skip("citation_constraint_forces_retrieved_ids") else {
+        return;
+    };
+    let ids = vec![
+        "metformin-label-renal".to_string(),
+        "linagliptin-label".to_string(),
+    ];
+    let g = LocalGenerator::new(&path).expect("model");
+    let request = GenRequest::new(vec![
+        ChatMessage::new(
+            Role::System,
+            "Cite sources in square brackets, like [metformin-label-renal].",
+        ),
+        ChatMessage::new(
+            Role::User,
+            "Sources:\n[metformin-label-renal] Metformin is contraindicated when eGFR is below 30.\n\
+             [linagliptin-label] Linagliptin needs no dose change in kidney disease.\n\n\
+             Patient eGFR 24. Should metformin be started?",
+        ),
+    ])
+    .with_max_tokens(96)
+    .with_constraint(citation_constraint(&ids, 2).expect("ids given"));
+    let out = collect(&g, request, CancellationToken::new(), |_| {})
+        .await
+        .expect("constrained answer");
+    eprintln!("constrained: {:?} ({:?})", out.text, out.stats.finish);
+    let check = check_answer(&out.text, &ids, &[]);
+    assert!(check.summary.sentences >= 1, "{check:?}");
+    assert_eq!(check.summary.wrong_citation, 0, "{check:?}");
+    if out.stats.finish == FinishReason::Stop {
+        // Complete: every sentence ends with a retrieved id.
+        assert_eq!(check.summary.uncited, 0, "{check:?}");
+        assert_eq!(check.summary.citation_validity, Some(1.0));
+    }
+}
