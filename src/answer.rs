@@ -74,19 +74,27 @@ pub fn prompt_for(a: &Assessment, kb: &Kb, rag: bool, question: Option<&str>) ->
     )
 }
 
+/// What to ask: with or without retrieval, which question, how long.
+#[derive(Debug, Clone, Copy)]
+pub struct Ask<'a> {
+    pub rag: bool,
+    /// `None`: [`crate::pipeline::default_question`].
+    pub question: Option<&'a str>,
+    pub max_tokens: usize,
+}
+
 /// Generates and checks an answer. `on_token` sees each streamed piece.
 pub async fn answer(
     generator: &dyn Generator,
     a: &Assessment,
     kb: &Kb,
-    rag: bool,
-    question: Option<&str>,
-    max_tokens: usize,
+    ask: Ask<'_>,
     cancel: CancellationToken,
     on_token: impl FnMut(&str) + Send,
 ) -> Result<Grounded, LlmError> {
-    let prompt = prompt_for(a, kb, rag, question);
-    let request = GenRequest::new(prompt.messages.clone()).with_max_tokens(max_tokens);
+    let rag = ask.rag;
+    let prompt = prompt_for(a, kb, rag, ask.question);
+    let request = GenRequest::new(prompt.messages.clone()).with_max_tokens(ask.max_tokens);
     let generation = collect(generator, request, cancel, on_token).await?;
     let check = check_answer(
         &generation.text,

@@ -13,11 +13,14 @@
 //! Nothing in these modules knows about the terminal UI; the TUI and the
 //! headless commands call the same pipeline.
 
+pub mod answer;
 pub mod cli;
 pub mod clinical;
+pub mod eval;
 pub mod fhir;
 pub mod intake;
 pub mod kb;
+pub mod llm;
 pub mod pipeline;
 pub mod report;
 pub mod serve;

@@ -47,8 +47,6 @@ enum Command {
         #[command(flatten)]
         load: LoadArgs,
     },
-    /// Open the terminal app (the default with no arguments), optionally on a case file.
-    Tui(TuiArgs),
     /// Serve CDS Hooks (order-select, order-sign) over HTTP: GET /cds-services, POST /cds-services/rxguide-medication-prescribe.
     Serve {
         /// Address to listen on (loopback unless told otherwise).
@@ -57,6 +55,43 @@ enum Command {
         /// Require `Authorization: Bearer TOKEN` on every request.
         #[arg(long, env = "RXGUIDE_SERVE_TOKEN", hide_env_values = true)]
         token: Option<String>,
+    },
+    /// Open the terminal app (the default with no arguments), optionally on a case file.
+    Tui(TuiArgs),
+    /// Ask the model for a grounded recommendation on a case, then check its citations.
+    Ask {
+        case: PathBuf,
+        /// Retrieval-augmented (on) or the baseline arm without passages (off).
+        #[arg(long, default_value = "on", value_parser = ["on", "off"])]
+        rag: String,
+        /// The question (default: whether to start the proposed drug).
+        #[arg(long)]
+        question: Option<String>,
+        /// Longest answer, in tokens.
+        #[arg(long, default_value_t = rxguide::answer::DEFAULT_MAX_TOKENS)]
+        max_tokens: usize,
+        /// Answer, per-sentence support, conflicts and timings as JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        backend: cli::BackendArgs,
+    },
+    /// Run every case in a directory under each RAG condition and write metrics tables.
+    Eval {
+        dir: PathBuf,
+        /// Conditions: on, off, or on,off.
+        #[arg(long, default_value = "on,off", value_parser = cli::eval::parse_conditions)]
+        rag: std::vec::Vec<bool>,
+        /// Where to write <condition>.md/.json, summary.md and answers.json.
+        #[arg(long, default_value = "eval-out")]
+        out: PathBuf,
+        #[arg(long, default_value_t = rxguide::answer::DEFAULT_MAX_TOKENS)]
+        max_tokens: usize,
+        /// Only the first N cases (sorted by file name).
+        #[arg(long)]
+        limit: Option<usize>,
+        #[command(flatten)]
+        backend: cli::BackendArgs,
     },
     /// Knowledge-base tools.
     Kb {
@@ -176,6 +211,42 @@ fn main() -> ExitCode {
     let result = match args.command {
         None => run_tui(global, TuiArgs::default()),
         Some(Command::Tui(a)) => run_tui(global, a),
+        Some(Command::Ask {
+            case,
+            rag,
+            question,
+            max_tokens,
+            json,
+            backend,
+        }) => cli::ask::run(
+            &global,
+            &backend,
+            &cli::ask::AskOptions {
+                case: &case,
+                rag: rag == "on",
+                json,
+                question,
+                max_tokens,
+            },
+        ),
+        Some(Command::Eval {
+            dir,
+            rag,
+            out,
+            max_tokens,
+            limit,
+            backend,
+        }) => cli::eval::run_cli(
+            &global,
+            &backend,
+            &cli::eval::EvalOptions {
+                dir: &dir,
+                conditions: rag,
+                out,
+                max_tokens,
+                limit,
+            },
+        ),
         Some(Command::Check {
             case,
             json,

@@ -2,7 +2,7 @@
 //! answer for one case, streamed, then checked sentence by sentence.
 
 use super::{BackendArgs, Global, EXIT_BAD_INPUT};
-use crate::answer::{answer, Grounded};
+use crate::answer::{answer, Ask, Grounded};
 use crate::intake::load_case;
 use crate::llm::check::Support;
 use crate::pipeline::assess;
@@ -62,9 +62,11 @@ pub fn run(global: &Global, backend: &BackendArgs, opts: &AskOptions<'_>) -> any
             generator.as_ref(),
             &assessment,
             &kb,
-            opts.rag,
-            opts.question.as_deref(),
-            opts.max_tokens,
+            Ask {
+                rag: opts.rag,
+                question: opts.question.as_deref(),
+                max_tokens: opts.max_tokens,
+            },
             cancel,
             |t| {
                 if !json {
@@ -95,6 +97,13 @@ pub fn run(global: &Global, backend: &BackendArgs, opts: &AskOptions<'_>) -> any
 }
 
 fn print_check(g: &Grounded) {
+    if g.generation.stats.finish == crate::llm::FinishReason::NoModel {
+        println!(
+            "{}: nothing was generated; the flags and sources above stand on their own.",
+            crate::llm::NO_MODEL_MESSAGE
+        );
+        return;
+    }
     let s = &g.check.summary;
     println!(
         "Citation check: {} sentence(s): {} supported, {} uncited, {} citing an id that was not retrieved; {} conflict(s) with a serious flag",

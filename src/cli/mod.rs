@@ -1,7 +1,9 @@
 //! Headless commands behind the `rxguide` binary. `main.rs` holds only the
 //! argument definitions and dispatch; each command lives in its own file.
 
+pub mod ask;
 pub mod check;
+pub mod eval;
 pub mod export;
 pub mod kb;
 pub mod serve;
@@ -47,4 +49,43 @@ pub fn stdout_color() -> bool {
 
 pub fn display(p: &Path) -> String {
     p.display().to_string()
+}
+
+/// Which model answers: shared by `ask`, `eval` and the other front ends.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct BackendArgs {
+    /// local (mistral.rs GGUF), openai (OpenAI-compatible server) or none.
+    #[arg(long, default_value = "local", value_parser = parse_backend)]
+    pub backend: crate::llm::BackendKind,
+    /// GGUF file for the local backend (default: the fetched SmolLM2).
+    #[arg(long, env = "RXGUIDE_MODEL")]
+    pub model: Option<PathBuf>,
+    /// Base URL of an OpenAI-compatible server (openai backend).
+    #[arg(long)]
+    pub base_url: Option<String>,
+    /// Model name to request from the server (openai backend).
+    #[arg(long)]
+    pub model_name: Option<String>,
+}
+
+fn parse_backend(s: &str) -> Result<crate::llm::BackendKind, String> {
+    s.parse()
+}
+
+impl BackendArgs {
+    pub fn config(&self) -> crate::llm::BackendConfig {
+        crate::llm::BackendConfig {
+            kind: self.backend,
+            model_path: self.model.clone(),
+            base_url: self.base_url.clone(),
+            model_name: self.model_name.clone(),
+            ..Default::default()
+        }
+    }
+
+    pub fn generator(
+        &self,
+    ) -> Result<std::sync::Arc<dyn crate::llm::Generator>, crate::llm::LlmError> {
+        crate::llm::make_generator(&self.config())
+    }
 }

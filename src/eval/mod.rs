@@ -14,7 +14,7 @@
 //! - unsupported-sentence rate: sentences not supported by a retrieved id;
 //! - mean latency, first-token latency and decode tokens/s.
 
-use crate::answer::{answer, Grounded};
+use crate::answer::{answer, Ask, Grounded};
 use crate::clinical::{Flag, Kind, Severity};
 use crate::intake::{Case, ExpectedFlag};
 use crate::kb::Kb;
@@ -200,9 +200,11 @@ pub async fn run(
                 generator,
                 &a,
                 kb,
-                rag,
-                Some(&question),
-                max_tokens,
+                Ask {
+                    rag,
+                    question: Some(&question),
+                    max_tokens,
+                },
                 CancellationToken::new(),
                 |_| {},
             )

@@ -21,7 +21,7 @@ pub fn lint(sources: &Sources) -> Vec<String> {
         Err(KbError::Invalid(p)) => problems.extend(p),
         Err(e) => problems.push(e.to_string()),
     }
-    problems.sort_by(|a, b| natural_key(a).cmp(&natural_key(b)));
+    problems.sort_by_key(|p| natural_key(p));
     problems.dedup();
     problems
 }

@@ -289,7 +289,7 @@ mod tests {
         match parse_passages("passages/x.md", text) {
             Err(KbError::Parse { line, file, .. }) => {
                 assert_eq!(file, "passages/x.md");
-                assert!(line >= 2 && line <= 3, "{line}");
+                assert!((2..=3).contains(&line), "{line}");
             }
             other => panic!("expected parse error, got {other:?}"),
         }

@@ -20,7 +20,6 @@ use super::views::trace::TraceView;
 use super::views::{help, truncate, Ctx, EventState, View};
 use crate::kb::Kb;
 use crate::llm::check::{check_answer, FlagDrugs};
-use crate::llm::prompt::{self, PromptOptions};
 use crate::llm::{FinishReason, GenEvent, GenRequest, Generator};
 use crate::pipeline::{self, Assessment};
 use crate::session::export::{self, AnswerNote};
@@ -369,8 +368,7 @@ impl App {
         };
         self.next_id += 1;
         let id = self.next_id;
-        let input = pipeline::prompt_input(&r.assessment, kb, rag, None);
-        let built = prompt::build(&input, &PromptOptions::default());
+        let built = crate::answer::prompt_for(&r.assessment, kb, rag, None);
         r.extra_trace.push((
             "prompt".into(),
             format!(
@@ -453,24 +451,7 @@ impl App {
             assessment.flags.len(),
             assessment.not_checked.len()
         );
-        let flag_drugs = assessment
-            .flags
-            .iter()
-            .map(|f| {
-                let mut names = f.drugs.clone();
-                for d in &f.drugs {
-                    if let Some(id) = kb.lookup(d) {
-                        let drug = kb.drug(id);
-                        names.extend(drug.synonyms.iter().cloned());
-                        names.extend(drug.brands.iter().cloned());
-                    }
-                }
-                FlagDrugs {
-                    severity: f.severity.as_str().to_string(),
-                    names,
-                }
-            })
-            .collect();
+        let flag_drugs = crate::answer::conflict_targets(&assessment, &kb);
         let mut results = Results {
             flags: FlagsView {
                 flags: assessment.flags.clone(),
