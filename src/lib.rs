@@ -14,15 +14,20 @@
 //! headless commands call the same pipeline.
 
 pub mod answer;
+pub mod catalogue;
 pub mod cli;
 pub mod clinical;
+pub mod demo;
 pub mod eval;
 pub mod fhir;
 pub mod intake;
 pub mod kb;
 pub mod llm;
+pub mod modes;
 pub mod pipeline;
+pub mod rehearse;
 pub mod report;
+pub mod review;
 pub mod serve;
 pub mod session;
 pub mod trace;

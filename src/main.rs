@@ -93,6 +93,54 @@ enum Command {
         #[command(flatten)]
         backend: cli::BackendArgs,
     },
+    /// Rehearse prescribing decisions on teaching cases, scored against the flags.
+    Rehearse {
+        /// Directory of teaching cases (case files with [expect]).
+        #[arg(default_value = "sessions/cases")]
+        dir: PathBuf,
+        /// Trainee name (asked on screen otherwise); progress is saved under it.
+        #[arg(long)]
+        trainee: Option<String>,
+        /// Write the attempts (of --trainee, else everyone's) as CSV and exit; `-` for stdout.
+        #[arg(long, value_name = "FILE")]
+        export_csv: Option<PathBuf>,
+        /// Colour theme: dark, light, high-contrast, or a theme file.
+        #[arg(long, env = "RXGUIDE_THEME")]
+        theme: Option<String>,
+    },
+    /// Blinded clinician review of an eval run's answers, with a rubric per answer.
+    Review {
+        /// The directory `rxguide eval --out` wrote (with answers.json).
+        eval_dir: PathBuf,
+        /// Write every answer's scores as CSV (unblinded) and exit; `-` for stdout.
+        #[arg(long, value_name = "FILE")]
+        export_csv: Option<PathBuf>,
+        /// Write the per-condition table as Markdown and exit; `-` for stdout.
+        #[arg(long, value_name = "FILE")]
+        export_md: Option<PathBuf>,
+        /// Print the unblinded per-condition table and exit.
+        #[arg(long)]
+        summary: bool,
+        #[arg(long, env = "RXGUIDE_THEME")]
+        theme: Option<String>,
+    },
+    /// Play a scripted session (keys and pauses, TOML) in the terminal app.
+    Demo {
+        script: PathBuf,
+        /// Override the script's backend (default: the script's, else none).
+        #[arg(long)]
+        backend: Option<rxguide::llm::BackendKind>,
+        /// GGUF model file for the local backend.
+        #[arg(long, env = "RXGUIDE_MODEL", value_name = "PATH")]
+        model: Option<PathBuf>,
+        #[arg(long, env = "RXGUIDE_THEME")]
+        theme: Option<String>,
+    },
+    /// The open-model catalogue: licences, openness, GGUF, how to run each with rxguide.
+    Models {
+        #[arg(long)]
+        json: bool,
+    },
     /// Knowledge-base tools.
     Kb {
         #[command(subcommand)]
@@ -123,6 +171,9 @@ struct TuiArgs {
     /// Directory for exported notes and case files (default: <data>/sessions).
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
+    /// Record the keystrokes into a demo script (play it with `rxguide demo FILE`).
+    #[arg(long, value_name = "FILE")]
+    record: Option<PathBuf>,
 }
 
 fn run_tui(global: Global, a: TuiArgs) -> anyhow::Result<i32> {
@@ -138,7 +189,60 @@ fn run_tui(global: Global, a: TuiArgs) -> anyhow::Result<i32> {
             ..Default::default()
         },
         out: a.out,
+        demo: None,
+        record: a.record,
     })
+}
+
+fn run_demo(
+    global: Global,
+    script: PathBuf,
+    backend: Option<rxguide::llm::BackendKind>,
+    model: Option<PathBuf>,
+    theme: Option<String>,
+) -> anyhow::Result<i32> {
+    let s = match rxguide::demo::Script::load(&script) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(cli::EXIT_BAD_INPUT);
+        }
+    };
+    let kind = match backend {
+        Some(k) => k,
+        None => s
+            .backend
+            .as_deref()
+            .unwrap_or("none")
+            .parse()
+            .map_err(anyhow::Error::msg)?,
+    };
+    rxguide::tui::run(rxguide::tui::TuiOptions {
+        global,
+        case: s.case.clone(),
+        theme: theme.or(s.theme.clone()),
+        backend: rxguide::llm::BackendConfig {
+            kind,
+            model_path: model.or(s.model.clone()),
+            ..Default::default()
+        },
+        out: None,
+        demo: Some(rxguide::demo::Player::new(&s)?),
+        record: None,
+    })
+}
+
+fn run_models(json: bool) -> anyhow::Result<i32> {
+    use std::io::Write;
+    let c = rxguide::catalogue::Catalogue::bundled()?;
+    let text = if json {
+        format!("{}\n", serde_json::to_string_pretty(&c)?)
+    } else {
+        c.table()
+    };
+    // A closed pipe (`| head`) is not an error.
+    let _ = std::io::stdout().write_all(text.as_bytes());
+    Ok(0)
 }
 
 /// Options for reading a case file or FHIR bundle.
@@ -257,6 +361,43 @@ fn main() -> ExitCode {
             cli::export::run(&global, &case, &fhir, &load.options())
         }
         Some(Command::Serve { bind, token }) => cli::serve::run(&global, &bind, token),
+        Some(Command::Rehearse {
+            dir,
+            trainee,
+            export_csv,
+            theme,
+        }) => rxguide::rehearse::ui::run(
+            &global,
+            rxguide::rehearse::ui::RehearseOptions {
+                dir,
+                trainee,
+                export_csv,
+                theme,
+            },
+        ),
+        Some(Command::Review {
+            eval_dir,
+            export_csv,
+            export_md,
+            summary,
+            theme,
+        }) => rxguide::review::ui::run(
+            &global,
+            rxguide::review::ui::ReviewOptions {
+                eval_dir,
+                export_csv,
+                export_md,
+                summary,
+                theme,
+            },
+        ),
+        Some(Command::Demo {
+            script,
+            backend,
+            model,
+            theme,
+        }) => run_demo(global, script, backend, model, theme),
+        Some(Command::Models { json }) => run_models(json),
         Some(Command::Kb { command }) => match command {
             KbCommand::Build => cli::kb::build(&global),
             KbCommand::Stats { json } => cli::kb::stats(&global, json),

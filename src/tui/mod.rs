@@ -45,6 +45,10 @@ pub struct TuiOptions {
     pub backend: BackendConfig,
     /// Export directory (default `<data>/sessions`).
     pub out: Option<PathBuf>,
+    /// A demo script to play into the app (`rxguide demo`).
+    pub demo: Option<crate::demo::Player>,
+    /// Record the keystrokes into this demo script (`--record`).
+    pub record: Option<PathBuf>,
 }
 
 /// Restores the terminal when dropped, whatever the exit path.
@@ -121,7 +125,11 @@ pub fn run(opts: TuiOptions) -> anyhow::Result<i32> {
         if let Some(case) = &opts.case {
             app.open_case(case);
         }
-        let result = run_loop(terminal, &mut app, rx).await;
+        let recorder = opts
+            .record
+            .clone()
+            .map(|p| crate::demo::Recorder::new(p, opts.case.clone(), opts.backend.kind.as_str()));
+        let result = run_loop(terminal, &mut app, rx, opts.demo.clone(), recorder).await;
         drop(guard);
         tracing::info!("rxguide tui stopped");
         result.map(|()| 0)
@@ -234,6 +242,29 @@ async fn run_loop(
     mut terminal: ratatui::DefaultTerminal,
     app: &mut App,
     mut rx: WorkerRx,
+    mut demo: Option<crate::demo::Player>,
+    mut recorder: Option<crate::demo::Recorder>,
+) -> anyhow::Result<()> {
+    if let Some(d) = &mut demo {
+        d.start(Instant::now());
+        app.status = d.status();
+    }
+    let result = run_events(&mut terminal, app, &mut rx, &mut demo, &mut recorder).await;
+    if let Some(r) = &recorder {
+        if let Err(e) = r.save() {
+            tracing::error!("recording not saved: {e}");
+        }
+    }
+    result
+}
+
+/// The loop proper; a demo player's keys arrive on its own timer.
+async fn run_events(
+    terminal: &mut ratatui::DefaultTerminal,
+    app: &mut App,
+    rx: &mut WorkerRx,
+    demo: &mut Option<crate::demo::Player>,
+    recorder: &mut Option<crate::demo::Recorder>,
 ) -> anyhow::Result<()> {
     let mut events = crossterm::event::EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_millis(250));
@@ -259,15 +290,44 @@ async fn run_loop(
         };
         #[cfg(not(unix))]
         let signalled = std::future::pending::<()>();
+        let deadline = demo.as_ref().and_then(crate::demo::Player::next_deadline);
+        let demo_due = async move {
+            match deadline {
+                Some(t) => tokio::time::sleep_until(t.into()).await,
+                None => std::future::pending::<()>().await,
+            }
+        };
         tokio::select! {
             ev = events.next() => match ev {
-                Some(Ok(crossterm::event::Event::Key(k))) => app.on_key(k),
+                Some(Ok(crossterm::event::Event::Key(k))) => {
+                    let press = k.kind == crossterm::event::KeyEventKind::Press;
+                    let key = keys::Key::from_event(&k);
+                    if let (true, Some(r)) = (press, recorder.as_mut()) {
+                        r.record(&key, Instant::now());
+                    }
+                    let used = press
+                        && demo
+                            .as_mut()
+                            .is_some_and(|d| d.on_user_key(&key, Instant::now()));
+                    match demo.as_ref() {
+                        Some(d) if used => app.status = d.status(),
+                        _ => app.on_key(k),
+                    }
+                }
                 Some(Ok(_)) => {}
                 Some(Err(e)) => return Err(e.into()),
                 None => return Ok(()),
             },
             Some(msg) = rx.recv() => app.on_worker(msg),
             _ = tick.tick() => {}
+            () = demo_due => {
+                if let Some(d) = demo.as_mut() {
+                    while let Some(key) = d.pop_due(Instant::now()) {
+                        app.handle_key(&key);
+                    }
+                    app.status = d.status();
+                }
+            }
             () = signalled => {
                 tracing::info!("terminated by signal");
                 return Ok(());
