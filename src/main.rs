@@ -55,6 +55,17 @@ enum Command {
         /// Require `Authorization: Bearer TOKEN` on every request.
         #[arg(long, env = "RXGUIDE_SERVE_TOKEN", hide_env_values = true)]
         token: Option<String>,
+        /// Add the model's grounded answer as an info card (flags never depend on it).
+        #[arg(long)]
+        with_llm: bool,
+        /// Seconds a request may wait for the model before answering without its card.
+        #[arg(long, default_value_t = 60)]
+        llm_budget_secs: u64,
+        /// Longest model answer, in tokens.
+        #[arg(long, default_value_t = 96)]
+        llm_max_tokens: usize,
+        #[command(flatten)]
+        backend: cli::BackendArgs,
     },
     /// Open the terminal app (the default with no arguments), optionally on a case file.
     Tui(TuiArgs),
@@ -360,7 +371,23 @@ fn main() -> ExitCode {
         Some(Command::Export { case, fhir, load }) => {
             cli::export::run(&global, &case, &fhir, &load.options())
         }
-        Some(Command::Serve { bind, token }) => cli::serve::run(&global, &bind, token),
+        Some(Command::Serve {
+            bind,
+            token,
+            with_llm,
+            llm_budget_secs,
+            llm_max_tokens,
+            backend,
+        }) => cli::serve::run(
+            &global,
+            &bind,
+            token,
+            with_llm.then_some(cli::serve::WithLlm {
+                backend: &backend,
+                budget_secs: llm_budget_secs,
+                max_tokens: llm_max_tokens,
+            }),
+        ),
         Some(Command::Rehearse {
             dir,
             trainee,

@@ -7,7 +7,19 @@ use anyhow::Context as _;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-pub fn run(global: &Global, bind: &str, token: Option<String>) -> anyhow::Result<i32> {
+/// `--with-llm`: which model, and how long a request may wait for it.
+pub struct WithLlm<'a> {
+    pub backend: &'a super::BackendArgs,
+    pub budget_secs: u64,
+    pub max_tokens: usize,
+}
+
+pub fn run(
+    global: &Global,
+    bind: &str,
+    token: Option<String>,
+    with_llm: Option<WithLlm<'_>>,
+) -> anyhow::Result<i32> {
     let addr: SocketAddr = match bind.parse() {
         Ok(a) => a,
         Err(_) => {
@@ -23,10 +35,29 @@ pub fn run(global: &Global, bind: &str, token: Option<String>) -> anyhow::Result
     }
     let (kb, info) = global.open_kb()?;
     let kb = Arc::new(kb);
-    let config = ServeConfig {
+    let mut config = ServeConfig {
         token,
         ..ServeConfig::default()
     };
+    if let Some(w) = with_llm {
+        let generator = match w.backend.generator() {
+            Ok(g) => g,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return Ok(EXIT_BAD_INPUT);
+            }
+        };
+        let budget = std::time::Duration::from_secs(w.budget_secs.max(1));
+        // The whole request may take the model's budget plus the rules.
+        config.timeout = config
+            .timeout
+            .max(budget + std::time::Duration::from_secs(10));
+        config.llm = Some(crate::serve::LlmCard {
+            generator,
+            budget,
+            max_tokens: w.max_tokens,
+        });
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -456,25 +456,15 @@ fn quantity_field(slot: Slot, q: &Quantity) -> Result<(&'static str, f64), Strin
 
 fn set_field(file: &mut CaseFile, field: &str, v: f64) {
     let p = file.patient.get_or_insert_with(PatientFile::default);
-    let l = &mut file.labs;
     let slot = match field {
         "patient.weight_kg" => &mut p.weight_kg,
         "patient.weight_lb" => &mut p.weight_lb,
         "patient.height_cm" => &mut p.height_cm,
         "patient.height_in" => &mut p.height_in,
-        "labs.creatinine_mg_dl" => &mut l.creatinine_mg_dl,
-        "labs.creatinine_umol_l" => &mut l.creatinine_umol_l,
-        "labs.egfr" => &mut l.egfr,
-        "labs.potassium_mmol_l" => &mut l.potassium_mmol_l,
-        "labs.sodium_mmol_l" => &mut l.sodium_mmol_l,
-        "labs.alt_u_l" => &mut l.alt_u_l,
-        "labs.ast_u_l" => &mut l.ast_u_l,
-        "labs.bilirubin_mg_dl" => &mut l.bilirubin_mg_dl,
-        "labs.albumin_g_dl" => &mut l.albumin_g_dl,
-        "labs.inr" => &mut l.inr,
-        "labs.qtc_ms" => &mut l.qtc_ms,
-        "labs.platelets_10e9_l" => &mut l.platelets_10e9_l,
-        _ => return,
+        lab => match file.labs.field_mut(lab) {
+            Some(slot) => slot,
+            None => return,
+        },
     };
     *slot = Some(v);
 }

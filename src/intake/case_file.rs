@@ -86,9 +86,34 @@ pub struct LabsFile {
     pub platelets_10e9_l: Option<f64>,
 }
 
+/// Accessors by dotted path (`labs.potassium_mmol_l`), for importers and
+/// forms that address fields by name; one list so none can be forgotten.
+macro_rules! lab_fields {
+    ($($name:ident),* $(,)?) => {
+        pub fn field_mut(&mut self, path: &str) -> Option<&mut Option<f64>> {
+            match path.strip_prefix("labs.")? {
+                $(stringify!($name) => Some(&mut self.$name),)*
+                _ => None,
+            }
+        }
+
+        pub fn field(&self, path: &str) -> Option<f64> {
+            match path.strip_prefix("labs.")? {
+                $(stringify!($name) => self.$name,)*
+                _ => None,
+            }
+        }
+    };
+}
+
 impl LabsFile {
     pub fn is_empty(&self) -> bool {
         self == &LabsFile::default()
+    }
+
+    lab_fields! {
+        creatinine_mg_dl, creatinine_umol_l, egfr, potassium_mmol_l, sodium_mmol_l, alt_u_l,
+        ast_u_l, bilirubin_mg_dl, albumin_g_dl, inr, qtc_ms, platelets_10e9_l
     }
 }
 

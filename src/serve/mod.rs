@@ -17,6 +17,7 @@ pub mod cards;
 
 use crate::fhir::{FhirError, ImportOptions, Importer, Role};
 use crate::kb::Kb;
+use crate::llm::Generator;
 use crate::pipeline::assess;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -45,6 +46,27 @@ pub struct ServeConfig {
     pub token: Option<String>,
     pub body_limit: usize,
     pub timeout: Duration,
+    /// `--with-llm`: add the grounded answer as an info card.
+    pub llm: Option<LlmCard>,
+}
+
+/// The model that writes the optional advice card, and its time budget
+/// (the request timeout must leave room for it).
+#[derive(Clone)]
+pub struct LlmCard {
+    pub generator: Arc<dyn Generator>,
+    pub budget: Duration,
+    pub max_tokens: usize,
+}
+
+impl std::fmt::Debug for LlmCard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LlmCard")
+            .field("backend", &self.generator.name())
+            .field("budget", &self.budget)
+            .field("max_tokens", &self.max_tokens)
+            .finish()
+    }
 }
 
 impl Default for ServeConfig {
@@ -53,6 +75,7 @@ impl Default for ServeConfig {
             token: None,
             body_limit: DEFAULT_BODY_LIMIT,
             timeout: DEFAULT_TIMEOUT,
+            llm: None,
         }
     }
 }
@@ -60,6 +83,7 @@ impl Default for ServeConfig {
 struct AppState {
     kb: Arc<Kb>,
     token: Option<String>,
+    llm: Option<LlmCard>,
 }
 
 /// A 4xx/5xx answer with a JSON body naming the field.
@@ -108,6 +132,7 @@ pub fn router(kb: Arc<Kb>, config: &ServeConfig) -> Router {
     let state = Arc::new(AppState {
         kb,
         token: config.token.clone().filter(|t| !t.is_empty()),
+        llm: config.llm.clone(),
     });
     Router::new()
         .route("/cds-services", get(discovery))
@@ -217,18 +242,58 @@ async fn prescribe(
     let kb = state.kb.clone();
     // The import and the rules are CPU work: keep them off the async
     // workers.
-    tokio::task::spawn_blocking(move || answer(&kb, request))
-        .await
-        .map_err(|e| ApiError {
-            status: StatusCode::INTERNAL_SERVER_ERROR,
-            field: "".into(),
-            error: format!("the assessment failed: {e}"),
-        })?
-        .map(Json)
+    let (assessment, not_imported) =
+        tokio::task::spawn_blocking(move || assess_request(&kb, request))
+            .await
+            .map_err(|e| ApiError {
+                status: StatusCode::INTERNAL_SERVER_ERROR,
+                field: "".into(),
+                error: format!("the assessment failed: {e}"),
+            })??;
+    let mut cards = cards::cards(&assessment, &state.kb, &not_imported);
+    if let Some(llm) = &state.llm {
+        cards.push(advice_card(llm, &assessment, &state.kb).await);
+    }
+    Ok(Json(json!({ "cards": cards })))
+}
+
+/// The `--with-llm` card: the grounded answer within the budget, or a card
+/// saying why there is none. Dropping the future on timeout cancels the
+/// generation.
+async fn advice_card(llm: &LlmCard, a: &crate::pipeline::Assessment, kb: &Kb) -> Value {
+    let ask = crate::answer::Ask {
+        rag: true,
+        question: None,
+        max_tokens: llm.max_tokens,
+    };
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let _guard = cancel.clone().drop_guard();
+    let run = crate::answer::answer(llm.generator.as_ref(), a, kb, ask, cancel, |_| {});
+    match tokio::time::timeout(llm.budget, run).await {
+        Ok(Ok(g)) if g.generation.text.trim().is_empty() => {
+            cards::answer_missing_card(&g.generation.stats.finish.to_string())
+        }
+        Ok(Ok(g)) => cards::answer_card(&g),
+        Ok(Err(e)) => cards::answer_missing_card(&e.to_string()),
+        Err(_) => cards::answer_missing_card(&format!(
+            "the model did not finish within {} s",
+            llm.budget.as_secs()
+        )),
+    }
 }
 
 /// Answers one hook request (already parsed JSON) with `{"cards": [...]}`.
 pub fn answer(kb: &Kb, request: Value) -> Result<Value, ApiError> {
+    let (assessment, not_imported) = assess_request(kb, request)?;
+    Ok(json!({ "cards": cards::cards(&assessment, kb, &not_imported) }))
+}
+
+/// Imports and assesses one hook request: the assessment and what was not
+/// imported.
+pub fn assess_request(
+    kb: &Kb,
+    request: Value,
+) -> Result<(crate::pipeline::Assessment, Vec<String>), ApiError> {
     let Value::Object(mut request) = request else {
         return Err(ApiError::bad(
             "body",
@@ -319,8 +384,7 @@ pub fn answer(kb: &Kb, request: Value) -> Result<Value, ApiError> {
         .unwrap_or("cds-hooks")
         .to_string();
     let (case, report) = importer.finish(&ImportOptions::new(id))?;
-    let assessment = assess(kb, &case);
-    Ok(json!({ "cards": cards::cards(&assessment, kb, &report.not_imported) }))
+    Ok((assess(kb, &case), report.not_imported))
 }
 
 /// Serves `router` on `listener` until ctrl-c.

@@ -190,7 +190,7 @@ impl Draft {
             d.set("labs.creatinine", num(l.creatinine_mg_dl));
         }
         for (key, _, _) in LABS {
-            d.set(key, num(lab_get(l, key)));
+            d.set(key, num(l.field(key)));
         }
         let set_rows = |d: &mut Draft, list: &str, n: usize| {
             d.rows.insert(list.to_string(), n.max(1));
@@ -308,7 +308,9 @@ impl Draft {
         };
         for (key, _, _) in LABS {
             let v = self.number(key, &mut errors);
-            lab_set(&mut labs, key, v);
+            if let Some(slot) = labs.field_mut(key) {
+                *slot = v;
+            }
         }
         let mut map = RowMap::default();
         let allergy_rows = self.filled("allergies", &["substance", "reaction", "severity"]);
@@ -454,39 +456,6 @@ impl RowMap {
             None => field.to_string(),
         }
     }
-}
-
-fn lab_get(l: &LabsFile, key: &str) -> Option<f64> {
-    match key {
-        "labs.egfr" => l.egfr,
-        "labs.potassium_mmol_l" => l.potassium_mmol_l,
-        "labs.sodium_mmol_l" => l.sodium_mmol_l,
-        "labs.alt_u_l" => l.alt_u_l,
-        "labs.ast_u_l" => l.ast_u_l,
-        "labs.bilirubin_mg_dl" => l.bilirubin_mg_dl,
-        "labs.albumin_g_dl" => l.albumin_g_dl,
-        "labs.inr" => l.inr,
-        "labs.qtc_ms" => l.qtc_ms,
-        "labs.platelets_10e9_l" => l.platelets_10e9_l,
-        _ => None,
-    }
-}
-
-fn lab_set(l: &mut LabsFile, key: &str, v: Option<f64>) {
-    let slot = match key {
-        "labs.egfr" => &mut l.egfr,
-        "labs.potassium_mmol_l" => &mut l.potassium_mmol_l,
-        "labs.sodium_mmol_l" => &mut l.sodium_mmol_l,
-        "labs.alt_u_l" => &mut l.alt_u_l,
-        "labs.ast_u_l" => &mut l.ast_u_l,
-        "labs.bilirubin_mg_dl" => &mut l.bilirubin_mg_dl,
-        "labs.albumin_g_dl" => &mut l.albumin_g_dl,
-        "labs.inr" => &mut l.inr,
-        "labs.qtc_ms" => &mut l.qtc_ms,
-        "labs.platelets_10e9_l" => &mut l.platelets_10e9_l,
-        _ => return,
-    };
-    *slot = v;
 }
 
 #[cfg(test)]
