@@ -152,18 +152,6 @@ pub fn block<'a>(theme: &Theme, title: &'a str, focused: bool) -> Block<'a> {
         .title(Span::styled(format!(" {title} "), theme.title(focused)))
 }
 
-/// A centred rectangle `w` x `h` (clamped) inside `area`.
-pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
-    let w = w.min(area.width);
-    let h = h.min(area.height);
-    Rect::new(
-        area.x + (area.width - w) / 2,
-        area.y + (area.height - h) / 2,
-        w,
-        h,
-    )
-}
-
 /// The open-model catalogue as an overlay: a list, and the selected
 /// model's openness, commands and source below it.
 #[derive(Debug, Clone)]
@@ -196,11 +184,6 @@ impl ModelsOverlay {
     }
 
     pub fn draw(&self, frame: &mut Frame, area: Rect, theme: &Theme) {
-        let area = centered(
-            area,
-            area.width.saturating_sub(4).max(20),
-            area.height.saturating_sub(2),
-        );
         frame.render_widget(Clear, area);
         let b = block(
             theme,

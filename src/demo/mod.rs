@@ -399,6 +399,28 @@ impl Recorder {
         self.script.steps.push(step);
     }
 
+    /// Drops the last recorded key (the one that quit the app, which a
+    /// replay should not press).
+    pub fn forget_last(&mut self) {
+        let Some(last) = self.script.steps.last_mut() else {
+            return;
+        };
+        if let Some(t) = &mut last.text {
+            t.pop();
+            if !t.is_empty() {
+                return;
+            }
+        } else if let Some(k) = &mut last.keys {
+            let mut v: Vec<&str> = k.split_whitespace().collect();
+            v.pop();
+            if !v.is_empty() {
+                *k = v.join(" ");
+                return;
+            }
+        }
+        self.script.steps.pop();
+    }
+
     /// Writes the script (user-only: it can hold what was typed).
     pub fn save(&self) -> std::io::Result<()> {
         crate::modes::write_private(&self.path, &self.script.to_toml())
@@ -480,7 +502,7 @@ steps = [
             ("7", 1500),
             ("4", 1600),
             ("tab", 2500),
-            ("ctrl-g", 6000),
+            ("ctrl-g", 9000),
         ] {
             r.record(&Key::parse(k).expect("key"), t + Duration::from_millis(ms));
         }

@@ -41,14 +41,14 @@ pub struct Item {
 }
 
 impl Item {
-    /// "model · RAG on" — revealed only at the end.
+    /// "RAG on · backend/model" — revealed only at the end.
     pub fn condition_label(&self) -> String {
         let model = if self.model.is_empty() {
             self.backend.clone()
         } else {
             format!("{}/{}", self.backend, self.model)
         };
-        format!("{model} · RAG {}", if self.rag { "on" } else { "off" })
+        format!("RAG {} · {model}", if self.rag { "on" } else { "off" })
     }
 }
 
@@ -317,7 +317,7 @@ mod tests {
         let rows = summarise(&items, &r);
         assert_eq!(rows.len(), 2);
         let off = &rows[0];
-        assert_eq!(off.condition, "local/m · RAG off");
+        assert_eq!(off.condition, "RAG off · local/m");
         assert_eq!((off.answers, off.reviewed), (1, 0));
         let on = &rows[1];
         assert_eq!((on.answers, on.reviewed), (2, 2));

@@ -313,6 +313,9 @@ async fn run_events(
                         Some(d) if used => app.status = d.status(),
                         _ => app.on_key(k),
                     }
+                    if let (true, Some(r)) = (app.quit, recorder.as_mut()) {
+                        r.forget_last();
+                    }
                 }
                 Some(Ok(_)) => {}
                 Some(Err(e)) => return Err(e.into()),
