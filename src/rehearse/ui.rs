@@ -288,10 +288,8 @@ impl RehearseApp {
             (KeyCode::Left, _) | (_, Some('h')) => d.cursor = d.cursor.saturating_sub(1),
             (KeyCode::Right, _) | (_, Some('l')) => d.cursor = (d.cursor + 1).min(n - 1),
             (KeyCode::Up, _) | (_, Some('k')) => d.cursor = d.cursor.saturating_sub(GRID_COLS),
-            (KeyCode::Down, _) | (_, Some('j')) => {
-                if d.cursor + GRID_COLS < n {
-                    d.cursor += GRID_COLS
-                }
+            (KeyCode::Down, _) | (_, Some('j')) if d.cursor + GRID_COLS < n => {
+                d.cursor += GRID_COLS
             }
             (_, Some('M')) => self.open_models(),
             _ => {}
