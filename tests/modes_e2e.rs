@@ -325,6 +325,14 @@ fn models_overlay_and_json() {
         eprintln!("tmux not installed: overlay part skipped");
         return;
     }
+    let t = Tmux::start("tuimodels", data.path(), "tui --backend none");
+    t.wait_for(&["Saved sessions", "kb ready"]);
+    t.keys(&["M"]);
+    t.wait_for(&["Open models (* default)", "BioMistral-7B"]);
+    t.keys(&["Escape"]);
+    t.wait_for(&["Saved sessions"]);
+    t.keys(&["q"]);
+    t.wait_gone();
     let t = Tmux::start("models", data.path(), "rehearse --trainee Ana");
     t.wait_for(&["Teaching cases"]);
     t.keys(&["M"]);

@@ -253,3 +253,34 @@ fn demo_replay_in_the_real_app() {
     let text = render(|f| app.draw(f), 80, 24);
     assert!(text.contains("▶ 4/9"), "{text}");
 }
+
+/// `M` opens the catalogue over the main app (home and results), and any
+/// other key closes it.
+#[test]
+fn catalogue_overlay_in_the_main_app() {
+    use rxguide::tui::app::{App, Env};
+    use rxguide::tui::event::{self, WorkerMsg};
+    use rxguide::tui::keys::KeyList;
+    let dir = tempfile::tempdir().expect("tmp");
+    let (tx, _rx) = event::channel();
+    let mut app = App::new(Env {
+        keys: KeyList::default(),
+        theme: theme(),
+        store: None,
+        out_dir: dir.path().join("out"),
+        tx,
+    });
+    app.on_worker(WorkerMsg::Kb(Ok(kb()), "kb".into()));
+    app.model_status = "model: ready".into();
+    app.handle_key(&Key::parse("M").expect("key"));
+    assert!(app.models.is_some());
+    app.handle_key(&Key::parse("j").expect("key"));
+    for (w, h) in SIZES {
+        insta::assert_snapshot!(format!("tui_models_{w}x{h}"), render(|f| app.draw(f), w, h));
+    }
+    app.handle_key(&Key::parse("esc").expect("key"));
+    assert!(app.models.is_none());
+    app.open_case(&root().join("sessions/cases/metformin-ckd4.toml"));
+    app.handle_key(&Key::parse("M").expect("key"));
+    assert!(app.models.is_some(), "opens on the results too");
+}

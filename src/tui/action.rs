@@ -36,4 +36,6 @@ pub enum Action {
     NewSession,
     OpenCase,
     Search,
+    /// The open-model catalogue overlay.
+    Models,
 }

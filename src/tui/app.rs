@@ -98,6 +98,8 @@ pub struct App {
     pub intake: IntakeView,
     pub results: Option<Results>,
     pub help: bool,
+    /// The open-model catalogue overlay (`M` on home and results).
+    pub models: Option<crate::modes::ModelsOverlay>,
     pub status: String,
     pub quit: bool,
     pending_check: bool,
@@ -124,6 +126,7 @@ impl App {
             intake: IntakeView::default(),
             results: None,
             help: false,
+            models: None,
             status: String::new(),
             quit: false,
             pending_check: false,
@@ -565,6 +568,12 @@ impl App {
             self.help = false;
             return;
         }
+        if let Some(m) = &mut self.models {
+            if !m.on_key(key) {
+                self.models = None;
+            }
+            return;
+        }
         if self.env.keys.force_quit.matches(key) {
             self.update(Action::ForceQuit);
             return;
@@ -599,11 +608,28 @@ impl App {
                 consumed: true,
                 action,
             } => action,
-            _ => self.env.keys.action(Context::Global, key),
+            _ => self
+                .env
+                .keys
+                .action(Context::Global, key)
+                .or_else(|| self.models_key(key)),
         };
         if let Some(a) = action {
             self.update(a);
         }
+    }
+
+    /// `M` where the catalogue may open (not while typing in the intake).
+    fn models_key(&self, key: &Key) -> Option<Action> {
+        let ctx = match self.screen {
+            Screen::Home => Context::Home,
+            Screen::Results => Context::Results,
+            Screen::Intake => return None,
+        };
+        self.env
+            .keys
+            .action(ctx, key)
+            .filter(|a| *a == Action::Models)
     }
 
     fn results_key(&mut self, key: &Key) -> EventState {
@@ -661,6 +687,10 @@ impl App {
         match (self.screen, action) {
             (_, Action::ForceQuit | Action::Quit) => self.quit = true,
             (_, Action::Help) => self.help = true,
+            (_, Action::Models) => match crate::catalogue::Catalogue::bundled() {
+                Ok(c) => self.models = Some(crate::modes::ModelsOverlay::new(c)),
+                Err(e) => self.status = e.to_string(),
+            },
             (Screen::Home, Action::NewSession) => self.new_session(),
             (Screen::Home, Action::Select) => match self.home.selected_id() {
                 Some(id) => self.resume(&id),
@@ -750,6 +780,9 @@ impl App {
             Screen::Home => self.home.draw(frame, body, &self.ctx(true)),
             Screen::Intake => self.draw_intake(frame, body),
             Screen::Results => self.draw_results(frame, body),
+        }
+        if let Some(m) = &self.models {
+            m.draw(frame, body, &self.env.theme);
         }
         self.draw_status(frame, status);
         self.draw_hints(frame, hints);

@@ -281,6 +281,7 @@ key_list! {
     home_down: Home, Down, ["down", "j"];
     home_select: Home, Select, ["enter"];
     home_back: Home, Back, ["esc"];
+    models_home: Home, Models, ["M"];
     next_field: Intake, NextField, ["tab", "down"];
     prev_field: Intake, PrevField, ["shift-tab", "up"];
     intake_select: Intake, Select, ["enter"];
@@ -307,6 +308,7 @@ key_list! {
     export: Results, Export, ["ctrl-s", "x"];
     edit_intake: Results, EditIntake, ["e"];
     results_quit: Results, Quit, ["q"];
+    models_results: Results, Models, ["M"];
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -53,6 +53,7 @@ pub fn action(a: Action) -> &'static str {
         Action::NewSession => "new session",
         Action::OpenCase => "open case file",
         Action::Search => "search sessions",
+        Action::Models => "open-model catalogue",
     }
 }
 
