@@ -326,7 +326,7 @@ mod tests {
         assert_eq!(on.mean_errors, Some(0.5));
         let md = markdown(&rows);
         assert!(
-            md.contains("| local/m · RAG on | 2 | 2 | 3.00 (n=2) |"),
+            md.contains("| RAG on · local/m | 2 | 2 | 3.00 (n=2) |"),
             "{md}"
         );
         let c = csv("run", &items, &r);
