@@ -290,7 +290,11 @@ async fn run_events(
         };
         #[cfg(not(unix))]
         let signalled = std::future::pending::<()>();
-        let deadline = demo.as_ref().and_then(crate::demo::Player::next_deadline);
+        // A demo waits for the knowledge base, so its keys meet a ready app.
+        let deadline = demo
+            .as_ref()
+            .filter(|_| app.kb.is_some())
+            .and_then(crate::demo::Player::next_deadline);
         let demo_due = async move {
             match deadline {
                 Some(t) => tokio::time::sleep_until(t.into()).await,
