@@ -243,7 +243,7 @@ fn demo_plays_pauses_and_finishes() {
     std::fs::write(
         &script,
         format!(
-            "title = \"t\"\ncase = \"{}\"\npause_ms = 300\nsteps = [\n  {{ keys = \"tab\", pause_ms = 1500, say = \"sources\" }},\n  {{ keys = \"tab\", pause_ms = 2500 }},\n]\n",
+            "title = \"t\"\ncase = \"{}\"\npause_ms = 300\nsteps = [\n  {{ keys = \"tab\", pause_ms = 3000, say = \"sources\" }},\n  {{ keys = \"tab\", pause_ms = 8000 }},\n]\n",
             case.display()
         ),
     )

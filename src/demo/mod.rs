@@ -225,6 +225,11 @@ impl Player {
         self.due = self.events.first().map(|e| now + e.wait);
     }
 
+    /// Whether [`Player::start`] has been called.
+    pub fn started(&self) -> bool {
+        self.due.is_some() || self.events.is_empty()
+    }
+
     pub fn finished(&self) -> bool {
         self.next >= self.events.len()
     }

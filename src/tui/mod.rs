@@ -245,10 +245,6 @@ async fn run_loop(
     mut demo: Option<crate::demo::Player>,
     mut recorder: Option<crate::demo::Recorder>,
 ) -> anyhow::Result<()> {
-    if let Some(d) = &mut demo {
-        d.start(Instant::now());
-        app.status = d.status();
-    }
     let result = run_events(&mut terminal, app, &mut rx, &mut demo, &mut recorder).await;
     if let Some(r) = &recorder {
         if let Err(e) = r.save() {
@@ -277,6 +273,12 @@ async fn run_events(
         )
     };
     loop {
+        // A demo's clock starts when the knowledge base is ready, so its
+        // keys meet a ready app and its first pause is seen in full.
+        if let Some(d) = demo.as_mut().filter(|d| !d.started() && app.kb.is_some()) {
+            d.start(Instant::now());
+            app.status = d.status();
+        }
         terminal.draw(|f| app.draw(f))?;
         if app.quit {
             return Ok(());
@@ -290,11 +292,7 @@ async fn run_events(
         };
         #[cfg(not(unix))]
         let signalled = std::future::pending::<()>();
-        // A demo waits for the knowledge base, so its keys meet a ready app.
-        let deadline = demo
-            .as_ref()
-            .filter(|_| app.kb.is_some())
-            .and_then(crate::demo::Player::next_deadline);
+        let deadline = demo.as_ref().and_then(crate::demo::Player::next_deadline);
         let demo_due = async move {
             match deadline {
                 Some(t) => tokio::time::sleep_until(t.into()).await,
