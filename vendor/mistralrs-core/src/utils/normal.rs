@@ -123,6 +123,14 @@ fn determine_auto_dtype_all(devices: &[&Device]) -> candle_core::Result<DType> {
     return Ok(DType::BF16);
     #[cfg(not(feature = "accelerate"))]
     {
+        // rxguide patch (vendor/PATCHES.md): on CPU-only runs pick F32, as
+        // llama.cpp does. candle's CPU F16/BF16 paths convert per element
+        // and its quantized matmuls take F32 input, so a half-precision
+        // activation dtype only adds casts. MISTRALRS_CPU_HALF=1 restores
+        // the upstream choice.
+        if devices.iter().all(|d| d.is_cpu()) && std::env::var_os("MISTRALRS_CPU_HALF").is_none() {
+            return Ok(DType::F32);
+        }
         let dev_dtypes = get_dtypes();
         for dtype in get_dtypes_non_cuda()
             .iter()

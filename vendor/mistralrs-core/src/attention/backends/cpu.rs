@@ -56,36 +56,68 @@ unsafe fn set_thread_affinity() {
 
 /// Rayon pool used by the flash‑attention CPU kernels, with a per‑thread
 /// start handler that applies our affinity hint exactly once.
-static FLASH_ATTN_POOL: LazyLock<ThreadPool> = LazyLock::new(|| {
-    rayon::ThreadPoolBuilder::new()
-        .start_handler(|_| unsafe {
-            set_thread_affinity();
-        })
-        .build()
-        .expect("Failed to build custom Rayon thread‑pool for flash‑attention")
+///
+/// rxguide patch (vendor/PATCHES.md): only built when
+/// `MISTRALRS_FLASH_ATTN_OWN_POOL` is set. By default attention runs on the
+/// caller's pool (candle's global rayon pool): a second pool of the same
+/// size beside it made both spin and yield against each other on few cores.
+static FLASH_ATTN_POOL: LazyLock<Option<ThreadPool>> = LazyLock::new(|| {
+    std::env::var_os("MISTRALRS_FLASH_ATTN_OWN_POOL")?;
+    Some(
+        rayon::ThreadPoolBuilder::new()
+            .start_handler(|_| unsafe {
+                set_thread_affinity();
+            })
+            .build()
+            .expect("Failed to build custom Rayon thread‑pool for flash‑attention"),
+    )
 });
 
-const DOT_CHUNK: usize = 4;
+/// Runs `f` in the attention pool if there is one, else in the caller's.
+fn in_attn_pool<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    match &*FLASH_ATTN_POOL {
+        Some(pool) => pool.install(f),
+        None => f(),
+    }
+}
+
+/// Independent accumulators in [`vec_dot_f32`] (rxguide patch).
+const DOT_LANES: usize = 16;
 
 /// Size (in KV positions) processed by each inner‑tile job.
 const TILE_KV: usize = 16;
 
-/// Unrolled dot‑product that works purely in `f32`.
+/// Dot product in `f32` with independent accumulators.
+///
+/// rxguide patch (vendor/PATCHES.md): the upstream loop adds every product
+/// into one `sum`, a serial dependency chain the compiler may not reorder
+/// (no fast-math), so it ran scalar at one add per FP-add latency. Eight
+/// separate lanes let LLVM keep them in one SIMD register.
 #[inline]
 fn vec_dot_f32<T: UpcastF32 + Copy>(a: &[T], b: &[T]) -> f32 {
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
+    let mut acc = [0f32; DOT_LANES];
+    let mut ca = a.chunks_exact(DOT_LANES);
+    let mut cb = b.chunks_exact(DOT_LANES);
+    for (xa, xb) in (&mut ca).zip(&mut cb) {
+        for l in 0..DOT_LANES {
+            acc[l] += xa[l].to_f32() * xb[l].to_f32();
+        }
+    }
     let mut sum = 0f32;
-    let chunks = a.len() / DOT_CHUNK;
-    for i in 0..chunks {
-        let i_chunk = i * DOT_CHUNK;
-        sum += a[i_chunk].to_f32() * b[i_chunk].to_f32()
-            + a[i_chunk + 1].to_f32() * b[i_chunk + 1].to_f32()
-            + a[i_chunk + 2].to_f32() * b[i_chunk + 2].to_f32()
-            + a[i_chunk + 3].to_f32() * b[i_chunk + 3].to_f32();
+    for (x, y) in ca.remainder().iter().zip(cb.remainder()) {
+        sum += x.to_f32() * y.to_f32();
     }
-    for i in (chunks * DOT_CHUNK)..a.len() {
-        sum += a[i].to_f32() * b[i].to_f32();
+    // Pairwise reduction of the lanes.
+    let mut width = DOT_LANES;
+    while width > 1 {
+        width /= 2;
+        for l in 0..width {
+            acc[l] += acc[l + width];
+        }
     }
-    sum
+    acc[0] + sum
 }
 
 #[inline]
@@ -431,7 +463,7 @@ where
         _ => None,
     };
 
-    FLASH_ATTN_POOL.install(|| {
+    in_attn_pool(|| {
         (0..kv_tiles).into_par_iter().for_each(|tile_idx| {
             let start = tile_idx * TILE_KV;
             let end = (start + TILE_KV).min(kv_len);
@@ -615,7 +647,7 @@ where
         _ => None,
     };
 
-    FLASH_ATTN_POOL.install(|| {
+    in_attn_pool(|| {
         out.par_chunks_mut(dv)
             .with_min_len(64)
             .enumerate()
