@@ -34,13 +34,18 @@ pub fn tokenize(text: &str) -> impl Iterator<Item = String> + '_ {
 }
 
 /// An in-memory inverted index.
+///
+/// Postings are sorted by document (documents are numbered in the order
+/// they are added, as `u32`). The drug boost has its own postings, so a
+/// query touches only the documents that match it, never the whole corpus.
 #[derive(Debug, Clone, Default)]
 pub struct SearchIndex {
     postings: HashMap<String, Vec<(u32, u32)>>,
+    /// Lower-cased drug -> (document, how many of its drug entries name it).
+    drug_postings: HashMap<String, Vec<(u32, u32)>>,
     doc_len: Vec<u32>,
     avg_len: f64,
     ids: Vec<String>,
-    drugs: Vec<Vec<String>>,
 }
 
 /// One retrieved passage.
@@ -48,6 +53,19 @@ pub struct SearchIndex {
 pub struct Hit {
     pub id: String,
     pub score: f64,
+}
+
+/// Per-thread scratch for scoring: a dense score array indexed by document
+/// (grown once, reset only where touched) and the touched documents.
+#[derive(Default)]
+struct Scratch {
+    score: Vec<f64>,
+    boost: Vec<u32>,
+    touched: Vec<u32>,
+}
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
 }
 
 impl SearchIndex {
@@ -75,12 +93,24 @@ impl SearchIndex {
             len += 1;
         }
         for (term, n) in tf {
-            self.postings.entry(term).or_default().push((doc, n));
+            match self.postings.get_mut(&term) {
+                Some(list) => list.push((doc, n)),
+                None => {
+                    self.postings.insert(term, vec![(doc, n)]);
+                }
+            }
+        }
+        let mut lowered: Vec<String> = drugs.iter().map(|d| d.to_lowercase()).collect();
+        lowered.sort_unstable();
+        for run in lowered.chunk_by(|a, b| a == b) {
+            let n = u32::try_from(run.len()).unwrap_or(u32::MAX);
+            self.drug_postings
+                .entry(run[0].clone())
+                .or_default()
+                .push((doc, n));
         }
         self.doc_len.push(len);
         self.ids.push(id.to_string());
-        self.drugs
-            .push(drugs.iter().map(|d| d.to_lowercase()).collect());
     }
 
     pub fn finish(&mut self) {
@@ -103,13 +133,26 @@ impl SearchIndex {
     /// Top `k` passages for `query`; passages about any of `boost_drugs`
     /// (generic names) get [`DRUG_BOOST`] each.
     pub fn search(&self, query: &str, boost_drugs: &[String], k: usize) -> Vec<Hit> {
-        let scores = self.scores(query, boost_drugs);
-        let mut hits: Vec<(u32, f64)> = scores.into_iter().filter(|(_, s)| *s > 0.0).collect();
-        hits.sort_by(|a, b| {
+        let mut hits: Vec<(u32, f64)> = self.with_scores(query, boost_drugs, |score, touched| {
+            touched
+                .iter()
+                .map(|&d| (d, score[d as usize]))
+                .filter(|(_, s)| *s > 0.0)
+                .collect()
+        });
+        let order = |a: &(u32, f64), b: &(u32, f64)| {
             b.1.total_cmp(&a.1)
                 .then_with(|| self.ids[a.0 as usize].cmp(&self.ids[b.0 as usize]))
-        });
-        hits.truncate(k);
+        };
+        if k == 0 {
+            return Vec::new();
+        }
+        if hits.len() > k {
+            // Partial selection: only the top k are sorted.
+            hits.select_nth_unstable_by(k - 1, order);
+            hits.truncate(k);
+        }
+        hits.sort_unstable_by(order);
         hits.into_iter()
             .map(|(d, s)| Hit {
                 id: self.ids[d as usize].clone(),
@@ -118,61 +161,109 @@ impl SearchIndex {
             .collect()
     }
 
-    /// The score of every document that matched anything.
-    fn scores(&self, query: &str, boost_drugs: &[String]) -> HashMap<u32, f64> {
+    /// Scores every document that matched anything into the thread's
+    /// scratch, calls `f(scores, touched documents)`, then resets what it
+    /// touched. Per document the additions happen in the same order as a
+    /// plain per-query map would do them (query terms in sorted order, then
+    /// one boost term), so scores are bit-for-bit stable.
+    fn with_scores<R>(
+        &self,
+        query: &str,
+        boost_drugs: &[String],
+        f: impl FnOnce(&[f64], &[u32]) -> R,
+    ) -> R {
         let n = self.ids.len() as f64;
         let mut terms: Vec<String> = tokenize(query).collect();
         terms.sort();
         terms.dedup();
-        let mut scores: HashMap<u32, f64> = HashMap::new();
-        for term in &terms {
-            let Some(list) = self.postings.get(term) else {
-                continue;
-            };
-            let df = list.len() as f64;
-            let idf = ((n - df + 0.5) / (df + 0.5) + 1.0).ln();
-            for &(doc, tf) in list {
-                let tf = f64::from(tf);
-                let len = f64::from(self.doc_len[doc as usize]);
-                let norm =
-                    tf * (K1 + 1.0) / (tf + K1 * (1.0 - B + B * len / self.avg_len.max(1.0)));
-                *scores.entry(doc).or_default() += idf * norm;
+        let avg_len = self.avg_len.max(1.0);
+        SCRATCH.with(|cell| {
+            let mut guard = cell.borrow_mut();
+            let Scratch {
+                score,
+                boost,
+                touched,
+            } = &mut *guard;
+            if score.len() < self.ids.len() {
+                score.resize(self.ids.len(), 0.0);
+                boost.resize(self.ids.len(), 0);
             }
-        }
-        if !boost_drugs.is_empty() {
-            let boost: Vec<String> = boost_drugs.iter().map(|d| d.to_lowercase()).collect();
-            for (doc, drugs) in self.drugs.iter().enumerate() {
-                let matched = drugs.iter().filter(|d| boost.contains(d)).count();
-                if matched > 0 {
-                    let doc = u32::try_from(doc).unwrap_or(u32::MAX);
-                    *scores.entry(doc).or_default() += DRUG_BOOST * matched as f64;
+            touched.clear();
+            for term in &terms {
+                let Some(list) = self.postings.get(term) else {
+                    continue;
+                };
+                let df = list.len() as f64;
+                let idf = ((n - df + 0.5) / (df + 0.5) + 1.0).ln();
+                for &(doc, tf) in list {
+                    let tf = f64::from(tf);
+                    let len = f64::from(self.doc_len[doc as usize]);
+                    let norm = tf * (K1 + 1.0) / (tf + K1 * (1.0 - B + B * len / avg_len));
+                    let b = &mut boost[doc as usize];
+                    if *b & SEEN == 0 {
+                        *b = SEEN;
+                        touched.push(doc);
+                    }
+                    score[doc as usize] += idf * norm;
                 }
             }
-        }
-        scores
+            if !boost_drugs.is_empty() {
+                let mut wanted: Vec<String> =
+                    boost_drugs.iter().map(|d| d.to_lowercase()).collect();
+                wanted.sort_unstable();
+                wanted.dedup();
+                for drug in &wanted {
+                    let Some(list) = self.drug_postings.get(drug) else {
+                        continue;
+                    };
+                    for &(doc, count) in list {
+                        let b = &mut boost[doc as usize];
+                        if *b & SEEN == 0 {
+                            *b = SEEN;
+                            touched.push(doc);
+                        }
+                        *b += count;
+                    }
+                }
+                for &doc in touched.iter() {
+                    let matched = boost[doc as usize] & !SEEN;
+                    if matched > 0 {
+                        score[doc as usize] += DRUG_BOOST * f64::from(matched);
+                    }
+                }
+            }
+            let out = f(score, touched);
+            for &doc in touched.iter() {
+                score[doc as usize] = 0.0;
+                boost[doc as usize] = 0;
+            }
+            touched.clear();
+            out
+        })
     }
 
     /// Scores of specific passages for `query` (0 when nothing matched), for
     /// reporting the passages a flag cites.
     pub fn score_of(&self, query: &str, boost_drugs: &[String], ids: &[String]) -> Vec<Hit> {
-        let scores = self.scores(query, boost_drugs);
-        ids.iter()
-            .map(|id| {
-                let score = self
-                    .ids
-                    .iter()
-                    .position(|x| x == id)
-                    .and_then(|d| scores.get(&u32::try_from(d).unwrap_or(u32::MAX)))
-                    .copied()
-                    .unwrap_or(0.0);
-                Hit {
+        let docs: Vec<Option<usize>> = ids
+            .iter()
+            .map(|id| self.ids.iter().position(|x| x == id))
+            .collect();
+        self.with_scores(query, boost_drugs, |score, _| {
+            ids.iter()
+                .zip(&docs)
+                .map(|(id, doc)| Hit {
                     id: id.clone(),
-                    score: (score * 100.0).round() / 100.0,
-                }
-            })
-            .collect()
+                    score: (doc.map_or(0.0, |d| score[d]) * 100.0).round() / 100.0,
+                })
+                .collect()
+        })
     }
 }
+
+/// High bit of a scratch boost counter: the document is in the touched
+/// list. The low bits count its drug entries among the boosted drugs.
+const SEEN: u32 = 1 << 31;
 
 #[cfg(test)]
 mod tests {
