@@ -38,36 +38,38 @@ pub const MODELS_DIR_ENV: &str = "RXGUIDE_MODELS_DIR";
 /// How often a waiting request reports loading progress.
 const LOADING_TICK: Duration = Duration::from_millis(500);
 
+/// The same model re-encoded as Q8_0 by `scripts/fetch-model`; preferred
+/// over [`DEFAULT_MODEL_FILE`] in the same directory because candle has SIMD
+/// kernels for Q8_0 and none for Q4_1 (BENCHMARKS.md).
+pub const FAST_MODEL_FILE: &str = "SmolLM2-135M-Instruct.Q8_0.gguf";
+
 /// Where the model is when no `--model PATH` is given, first match wins:
 /// `$RXGUIDE_MODEL`; `$RXGUIDE_MODELS_DIR/<default file>`; `./models/…`;
 /// `<executable dir>/../../models/…` (a `target/<profile>/rxguide` binary in
-/// the repo); the repo this crate was built from. When none exists, the
-/// first candidate is returned so the error names where it was expected.
+/// the repo); the repo this crate was built from. In each directory
+/// [`FAST_MODEL_FILE`] comes before [`DEFAULT_MODEL_FILE`]. When none
+/// exists, the first default-file candidate is returned so the error names
+/// where it was expected.
 pub fn default_model_path() -> PathBuf {
     if let Some(p) = std::env::var_os(MODEL_ENV).filter(|v| !v.is_empty()) {
         return PathBuf::from(p);
     }
-    let mut candidates = Vec::new();
+    let mut dirs = Vec::new();
     if let Some(dir) = std::env::var_os(MODELS_DIR_ENV).filter(|v| !v.is_empty()) {
-        candidates.push(PathBuf::from(dir).join(DEFAULT_MODEL_FILE));
+        dirs.push(PathBuf::from(dir));
     }
-    candidates.push(Path::new("models").join(DEFAULT_MODEL_FILE));
+    dirs.push(PathBuf::from("models"));
     if let Some(dir) = std::env::current_exe()
         .ok()
         .and_then(|exe| exe.parent().map(Path::to_path_buf))
     {
-        candidates.push(dir.join("../../models").join(DEFAULT_MODEL_FILE));
+        dirs.push(dir.join("../../models"));
     }
-    candidates.push(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("models")
-            .join(DEFAULT_MODEL_FILE),
-    );
-    candidates
-        .iter()
+    dirs.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("models"));
+    dirs.iter()
+        .flat_map(|d| [d.join(FAST_MODEL_FILE), d.join(DEFAULT_MODEL_FILE)])
         .find(|p| p.is_file())
-        .or_else(|| candidates.first())
-        .cloned()
+        .or_else(|| dirs.first().map(|d| d.join(DEFAULT_MODEL_FILE)))
         .unwrap_or_else(|| PathBuf::from(DEFAULT_MODEL_FILE))
 }
 
@@ -475,7 +477,8 @@ mod tests {
     fn default_model_path_ends_with_the_default_file() {
         // Environment-dependent; only the file name is stable.
         if std::env::var_os(MODEL_ENV).is_none() {
-            assert!(default_model_path().ends_with(DEFAULT_MODEL_FILE));
+            let p = default_model_path();
+            assert!(p.ends_with(DEFAULT_MODEL_FILE) || p.ends_with(FAST_MODEL_FILE));
         }
     }
 }
