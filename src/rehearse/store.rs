@@ -24,22 +24,8 @@ pub struct ProgressStore {
 
 impl ProgressStore {
     pub fn open(data_dir: &Path) -> Result<ProgressStore, ProgressError> {
-        let path = data_dir.join("rehearse.sled");
-        let fail = |message: String| ProgressError::Open {
-            path: path.clone(),
-            message,
-        };
-        std::fs::create_dir_all(data_dir).map_err(|e| fail(e.to_string()))?;
-        let db = sled::Config::new()
-            .path(&path)
-            .open()
-            .map_err(|e| fail(e.to_string()))?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o700))
-                .map_err(|e| fail(e.to_string()))?;
-        }
+        let (db, _) = crate::session::store::open_private(data_dir, "rehearse.sled")
+            .map_err(|(path, message)| ProgressError::Open { path, message })?;
         Ok(ProgressStore { db })
     }
 

@@ -33,22 +33,8 @@ pub fn run_key(eval_dir: &Path) -> String {
 
 impl ReviewStore {
     pub fn open(data_dir: &Path) -> Result<ReviewStore, ReviewStoreError> {
-        let path = data_dir.join("review.sled");
-        let fail = |message: String| ReviewStoreError::Open {
-            path: path.clone(),
-            message,
-        };
-        std::fs::create_dir_all(data_dir).map_err(|e| fail(e.to_string()))?;
-        let db = sled::Config::new()
-            .path(&path)
-            .open()
-            .map_err(|e| fail(e.to_string()))?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o700))
-                .map_err(|e| fail(e.to_string()))?;
-        }
+        let (db, _) = crate::session::store::open_private(data_dir, "review.sled")
+            .map_err(|(path, message)| ReviewStoreError::Open { path, message })?;
         Ok(ReviewStore { db })
     }
 

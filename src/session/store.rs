@@ -17,6 +17,26 @@ fn io(e: impl std::fmt::Display) -> StoreError {
     StoreError::Io(e.to_string())
 }
 
+/// Opens (creating) `<data_dir>/<name>`, a sled store readable by the user
+/// only (sessions, rehearsal progress and review scores hold patient data
+/// or personal scores). The one place these stores are opened.
+pub fn open_private(data_dir: &Path, name: &str) -> Result<(sled::Db, PathBuf), (PathBuf, String)> {
+    let path = data_dir.join(name);
+    let fail = |e: &dyn std::fmt::Display| (path.clone(), e.to_string());
+    std::fs::create_dir_all(data_dir).map_err(|e| fail(&e))?;
+    let db = sled::Config::new()
+        .path(&path)
+        .open()
+        .map_err(|e| fail(&e))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o700))
+            .map_err(|e| fail(&e))?;
+    }
+    Ok((db, path))
+}
+
 /// Saved sessions, keyed by id.
 #[derive(Debug, Clone)]
 pub struct SessionStore {
@@ -27,23 +47,8 @@ pub struct SessionStore {
 impl SessionStore {
     /// Opens (or creates) `<data_dir>/sessions.sled`.
     pub fn open(data_dir: &Path) -> Result<SessionStore, StoreError> {
-        let path = data_dir.join("sessions.sled");
-        let fail = |message: String| StoreError::Open {
-            path: path.clone(),
-            message,
-        };
-        std::fs::create_dir_all(data_dir).map_err(|e| fail(e.to_string()))?;
-        let db = sled::Config::new()
-            .path(&path)
-            .open()
-            .map_err(|e| fail(e.to_string()))?;
-        // Sessions hold patient data: readable by the user only.
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o700))
-                .map_err(|e| fail(e.to_string()))?;
-        }
+        let (db, path) = crate::session::store::open_private(data_dir, "sessions.sled")
+            .map_err(|(path, message)| StoreError::Open { path, message })?;
         Ok(SessionStore { db, path })
     }
 
