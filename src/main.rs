@@ -318,6 +318,7 @@ enum ImportSource {
 }
 
 fn main() -> ExitCode {
+    quiet_library_backtraces();
     let args = Args::parse();
     let global = Global {
         data_dir: args.data_dir,
@@ -441,5 +442,21 @@ fn main() -> ExitCode {
             eprintln!("error: {e:#}");
             ExitCode::from(1)
         }
+    }
+}
+
+/// Error backtraces in libraries off unless asked for with
+/// `RUST_LIB_BACKTRACE=1`; panics still follow `RUST_BACKTRACE`.
+///
+/// With `RUST_BACKTRACE=1` set (common in a developer's shell), candle
+/// captures a backtrace for every error it creates, and mistral.rs formats
+/// some while it loads a model; resolving one parses the binary's debug info
+/// and keeps it for the life of the process. Measured with the default model
+/// and one answer: peak RSS 792 MB with `RUST_BACKTRACE=1`, 458 MB without
+/// (BENCHMARKS.md, "Memory"). Called first in `main`, before any thread
+/// exists, so changing the environment races with nothing.
+fn quiet_library_backtraces() {
+    if std::env::var_os("RUST_LIB_BACKTRACE").is_none() {
+        std::env::set_var("RUST_LIB_BACKTRACE", "0");
     }
 }
