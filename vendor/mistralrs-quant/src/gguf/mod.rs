@@ -24,6 +24,43 @@ use crate::{
     IsqType, QuantMethod, QuantMethodConfig, QuantizeOntoGuard, QuantizedSerde, QuantizedSerdeType,
 };
 
+// rxguide patch 4: dequantized weights for prefill on the CPU.
+//
+// candle's CPU quantized matmul computes every output element as its own
+// dot product over one weight row, token after token, with no blocking: for a
+// prompt of hundreds of tokens the weights stream through the cache once per
+// token. When many rows (tokens) arrive at once, dequantizing the weight to
+// F32 (cost: one pass over the weight) and using candle's blocked, SIMD F32
+// GEMM is several times faster; the dequantized copy lives only for this call,
+// so resident memory stays that of the quantized model. Decoding (one row per
+// sequence) keeps the quantized kernel, which reads 4x fewer bytes.
+//
+// `MISTRALRS_CPU_DEQUANT_MIN_ROWS` sets the threshold (rows = tokens in the
+// batch); `0` disables the path and restores upstream behaviour.
+const DEFAULT_CPU_DEQUANT_MIN_ROWS: usize = 32;
+
+fn cpu_dequant_min_rows() -> usize {
+    static MIN_ROWS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *MIN_ROWS.get_or_init(|| {
+        std::env::var("MISTRALRS_CPU_DEQUANT_MIN_ROWS")
+            .ok()
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(DEFAULT_CPU_DEQUANT_MIN_ROWS)
+    })
+}
+
+fn prefill_dequantizes(q: &QTensor, a: &Tensor) -> bool {
+    let min_rows = cpu_dequant_min_rows();
+    if min_rows == 0 || !a.device().is_cpu() || a.dtype() != DType::F32 {
+        return false;
+    }
+    if q.shape().rank() != 2 || a.rank() == 0 {
+        return false;
+    }
+    let cols = a.dims()[a.rank() - 1];
+    cols > 0 && a.elem_count() / cols >= min_rows
+}
+
 #[derive(Debug)]
 pub struct GgufMatMul {
     pub(crate) w: QMatMul,
@@ -58,7 +95,13 @@ impl QuantMethod for GgufMatMul {
     }
 
     fn forward(&self, a: &Tensor) -> Result<Tensor> {
-        let x = self.w.forward(a)?;
+        // rxguide patch 4: see `prefill_dequantizes` below.
+        let x = match &self.w {
+            QMatMul::QTensor(q) if prefill_dequantizes(q, a) => {
+                QMatMul::Tensor(q.dequantize(a.device())?).forward(a)?
+            }
+            _ => self.w.forward(a)?,
+        };
         if let Some(ref b) = self.b {
             x.broadcast_add(b)
         } else {
