@@ -122,6 +122,11 @@ impl Sdpa {
         let (_, _, _, k_head_dim) = k.dims4()?;
         let (_, _, _, v_head_dim) = v.dims4()?;
 
+        // rxguide patch 5: prompts on the CPU go through GEMMs (see cpu.rs).
+        if q.device().is_cpu() && q.dtype() == DType::F32 && cpu::prefill_uses_gemm(seq_len) {
+            return cpu::run_gemm_attn_cpu(q, k, v, mask, sdpa_params);
+        }
+
         let can_use_flash = q.device().is_cpu()
             || q.device().is_cuda() && crate::using_flash_attn() && q.dtype() != DType::F32;
 

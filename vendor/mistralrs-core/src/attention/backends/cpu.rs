@@ -81,6 +81,77 @@ fn in_attn_pool<R: Send>(f: impl FnOnce() -> R + Send) -> R {
     }
 }
 
+/// rxguide patch 5 (vendor/PATCHES.md): prompt processing through GEMM.
+///
+/// The flash loop below walks every (query, key) pair one at a time: one
+/// 64-wide dot product, one `exp` and one 64-wide AXPY per pair, plus a mask
+/// lookup, so for a prompt of hundreds of tokens it is latency-bound scalar
+/// work. With many query rows it is much faster to compute the scores of a
+/// block of queries as one matrix product (candle's blocked SIMD GEMM), apply
+/// scale, softcap and mask, take the softmax and multiply by V, as the
+/// non-flash backends do. Queries go in blocks of [`CPU_GEMM_ATTN_Q_BLOCK`]
+/// rows so that the score matrix stays small (block x kv_len x heads x 4
+/// bytes: 9 MB for 256 rows, 1000 keys and 9 heads). Decoding (one query row)
+/// keeps the flash loop.
+///
+/// `MISTRALRS_CPU_GEMM_ATTN_MIN_Q` sets the threshold in query rows; `0`
+/// disables this path and restores upstream behaviour.
+const DEFAULT_CPU_GEMM_ATTN_MIN_Q: usize = 16;
+const CPU_GEMM_ATTN_Q_BLOCK: usize = 256;
+
+/// Whether a CPU attention call with `q_len` query rows should use
+/// [`run_gemm_attn_cpu`] (rxguide patch 5).
+pub(crate) fn prefill_uses_gemm(q_len: usize) -> bool {
+    static MIN_Q: LazyLock<usize> = LazyLock::new(|| {
+        std::env::var("MISTRALRS_CPU_GEMM_ATTN_MIN_Q")
+            .ok()
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(DEFAULT_CPU_GEMM_ATTN_MIN_Q)
+    });
+    *MIN_Q != 0 && q_len >= *MIN_Q
+}
+
+/// softmax(scale * Q K^T + mask) V on the CPU with GEMMs, in blocks of query
+/// rows (rxguide patch 5). Shapes as in `Sdpa::run_attention`:
+/// q (b, heads, q_len, d), k and v (b, kv_heads, kv_len, d); the mask is
+/// additive and broadcastable, with the query axis second to last.
+pub(crate) fn run_gemm_attn_cpu(
+    q: &Tensor,
+    k: &Tensor,
+    v: &Tensor,
+    mask: Option<&Tensor>,
+    sdpa_params: &SdpaParams,
+) -> Result<Tensor> {
+    let k = crate::attention::repeat_kv(k.clone(), sdpa_params.n_kv_groups)?.contiguous()?;
+    let v = crate::attention::repeat_kv(v.clone(), sdpa_params.n_kv_groups)?.contiguous()?;
+    let k_t = k.t()?;
+    let q_len = q.dim(2)?;
+    let mut blocks = Vec::with_capacity(q_len.div_ceil(CPU_GEMM_ATTN_Q_BLOCK));
+    let mut start = 0;
+    while start < q_len {
+        let len = CPU_GEMM_ATTN_Q_BLOCK.min(q_len - start);
+        let q_block = q.narrow(2, start, len)?.contiguous()?;
+        let mut att = (q_block.matmul(&k_t)? * f64::from(sdpa_params.softmax_scale))?;
+        if let Some(softcap) = sdpa_params.softcap {
+            att = ((att / f64::from(softcap))?.tanh()? * f64::from(softcap))?;
+        }
+        if let Some(mask) = mask {
+            // Narrow the query axis unless the mask broadcasts over it.
+            let q_axis = mask.rank().checked_sub(2);
+            att = match q_axis {
+                Some(axis) if mask.dim(axis)? == q_len => {
+                    att.broadcast_add(&mask.narrow(axis, start, len)?)?
+                }
+                _ => att.broadcast_add(mask)?,
+            };
+        }
+        let att = candle_nn::ops::softmax_last_dim(&att)?;
+        blocks.push(att.matmul(&v)?);
+        start += len;
+    }
+    Tensor::cat(&blocks, 2)
+}
+
 /// Independent accumulators in [`vec_dot_f32`] (rxguide patch).
 const DOT_LANES: usize = 16;
 
@@ -374,6 +445,23 @@ where
     let mask_dims_ref = mask_dims.as_deref();
     let mask_slice = mask_buffer.as_deref();
 
+    if q.shape().dims()[1] == 1 && decode_two_pass() {
+        return attn_cpu_single_q_two_pass(
+            q_data,
+            k_data,
+            v_data,
+            mask_slice,
+            mask_dims_ref,
+            q.shape().dims(),
+            k.shape().dims(),
+            v.shape().dims(),
+            q_stride,
+            k_stride,
+            v_stride,
+            sdpa_params.softmax_scale,
+            sdpa_params.softcap.unwrap_or(0.0),
+        );
+    }
     if q.shape().dims()[1] == 1 {
         return flash_attn_cpu_single_q(
             q_data,
@@ -409,6 +497,109 @@ where
         0.0,
         sdpa_params.softcap.unwrap_or(0.0),
     )
+}
+
+/// rxguide patch 6 (vendor/PATCHES.md): whether decode attention uses
+/// [`attn_cpu_single_q_two_pass`]; `MISTRALRS_CPU_DECODE_TILED=1` restores
+/// the upstream tiled online-softmax kernel below.
+fn decode_two_pass() -> bool {
+    static TWO_PASS: LazyLock<bool> =
+        LazyLock::new(|| std::env::var_os("MISTRALRS_CPU_DECODE_TILED").is_none());
+    *TWO_PASS
+}
+
+/// Decode attention (one query row) in two passes per head (rxguide patch 6).
+///
+/// The tiled kernel below keeps a running max per 16-key tile: per key a
+/// data-dependent branch, a rescale of the accumulator whenever the max
+/// grows, and a reduction across tiles at the end. With one query row the
+/// scores of a head fit in a small buffer, so this computes them all first
+/// (one dot product per key), then the max, the exponentials and their sum,
+/// then one weighted sum of the V rows: straight-line loops the compiler
+/// vectorises. Work is split across (batch, head) rows; K and V rows are read
+/// in place through the grouped-query head mapping, without copies.
+#[allow(clippy::too_many_arguments)]
+fn attn_cpu_single_q_two_pass<T>(
+    q_data: &[T],
+    k_data: &[T],
+    v_data: &[T],
+    mask_vec: Option<&[f32]>,
+    mask_dims: Option<&[usize]>,
+    qshape: &[usize],
+    kshape: &[usize],
+    vshape: &[usize],
+    qstride: &[usize],
+    kstride: &[usize],
+    vstride: &[usize],
+    scale: f32,
+    logit_softcap: f32,
+) -> Result<Tensor>
+where
+    T: WithDType + Copy + UpcastF32 + DowncastF32,
+{
+    let (b, h, d) = (qshape[0], qshape[2], qshape[3]);
+    let kv_len = kshape[1];
+    let rk2 = h / kshape[2];
+    let rv2 = h / vshape[2];
+    let mask_info = match (mask_vec, mask_dims) {
+        (Some(data), Some(dims)) => Some(MaskInfo { data, dims, b, h }),
+        _ => None,
+    };
+    let mut out = vec![T::cast(0.0); b * h * d];
+    in_attn_pool(|| {
+        out.par_chunks_mut(d)
+            .enumerate()
+            .for_each(|(row_idx, out_row)| {
+                let (b_i, h_i) = (row_idx / h, row_idx % h);
+                let (k_head, v_head) = (h_i / rk2, h_i / rv2);
+                let q_base = b_i * qstride[0] + h_i * qstride[2];
+                let q_row = &q_data[q_base..q_base + d];
+
+                // Pass 1: scores.
+                let mut scores: Vec<f32> = (0..kv_len)
+                    .map(|kv_pos| {
+                        let k_base = b_i * kstride[0] + kv_pos * kstride[1] + k_head * kstride[2];
+                        let mut s = vec_dot_f32(q_row, &k_data[k_base..k_base + d]) * scale;
+                        if logit_softcap != 0.0 {
+                            s = logit_softcap * (s / logit_softcap).tanh();
+                        }
+                        match &mask_info {
+                            Some(mask) => s + mask.value(b_i, h_i, 0, kv_pos),
+                            None => s,
+                        }
+                    })
+                    .collect();
+
+                // Pass 2: softmax weights.
+                let max = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                if max == f32::NEG_INFINITY {
+                    // Every key masked: no weights (the output row stays zero).
+                    return;
+                }
+                let mut sum = 0f32;
+                for s in scores.iter_mut() {
+                    *s = (*s - max).exp();
+                    sum += *s;
+                }
+
+                // Pass 3: weighted sum of V rows.
+                let mut acc = vec![0f32; d];
+                for (kv_pos, &p) in scores.iter().enumerate() {
+                    if p == 0.0 {
+                        continue;
+                    }
+                    let v_base = b_i * vstride[0] + kv_pos * vstride[1] + v_head * vstride[2];
+                    for (a, v) in acc.iter_mut().zip(&v_data[v_base..v_base + d]) {
+                        *a += p * v.to_f32();
+                    }
+                }
+                let inv_sum = 1.0 / sum;
+                for (o, a) in out_row.iter_mut().zip(&acc) {
+                    *o = T::cast(a * inv_sum);
+                }
+            });
+    });
+    Tensor::from_vec(out, (b, h, 1, d), &Device::Cpu)
 }
 
 /// Optimised path for the common decode case: q_len == 1 but kv_len ≫ 1.
@@ -819,6 +1010,133 @@ mod tests {
             assert!((f_val - n_val).abs() < EPS);
         }
 
+        Ok(())
+    }
+
+    /// rxguide patch 6: the two-pass decode kernel against a plain scalar
+    /// reference, with two sequences, grouped KV heads, a mask, a length that
+    /// is not a multiple of the tile, and with and without softcap; and the
+    /// upstream tiled kernel against the same reference for one sequence
+    /// (with two it returns the last sequence's result for both: its scratch
+    /// buffers have no batch index).
+    #[test]
+    fn two_pass_decode_matches_reference() -> CandleResult<()> {
+        let (h, kv_h, d) = (6, 2, 16);
+        let kv_len = 10 * TILE_KV + 7;
+        let values = |n: usize, seed: f32| -> Vec<f32> {
+            (0..n).map(|i| ((i as f32) * 0.53 + seed).sin() * 2.0).collect()
+        };
+        // Mask out every fifth key, as a padding or window mask would (not a
+        // tile's first key: the tiled kernel gives NaN when a tile starts
+        // masked, since exp(-inf - -inf) is NaN).
+        let mask: Vec<f32> = (0..kv_len)
+            .map(|i| if i % 5 == 4 && i % TILE_KV != 0 { f32::NEG_INFINITY } else { 0.0 })
+            .collect();
+        let mask_dims = [1, kv_len];
+        let scale = 0.25f32;
+        for b in [1, 2] {
+            let q = values(b * h * d, 0.4);
+            let k = values(b * kv_len * kv_h * d, 1.1);
+            let v = values(b * kv_len * kv_h * d, 2.2);
+            let qshape = [b, 1, h, d];
+            let kshape = [b, kv_len, kv_h, d];
+            let qstride = [h * d, h * d, d, 1];
+            let kstride = [kv_len * kv_h * d, kv_h * d, d, 1];
+            for softcap in [0.0f32, 3.0] {
+                // Reference: softmax over keys, then the weighted sum of V.
+                let mut reference = vec![0f32; b * h * d];
+                for b_i in 0..b {
+                    for h_i in 0..h {
+                        let kv = h_i / (h / kv_h);
+                        let qb = b_i * qstride[0] + h_i * d;
+                        let scores: Vec<f32> = (0..kv_len)
+                            .map(|j| {
+                                let kb = b_i * kstride[0] + j * kstride[1] + kv * d;
+                                let mut s: f32 =
+                                    (0..d).map(|x| q[qb + x] * k[kb + x]).sum::<f32>() * scale;
+                                if softcap != 0.0 {
+                                    s = softcap * (s / softcap).tanh();
+                                }
+                                s + mask[j]
+                            })
+                            .collect();
+                        let max = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                        let weights: Vec<f32> = scores.iter().map(|s| (s - max).exp()).collect();
+                        let total: f32 = weights.iter().sum();
+                        for x in 0..d {
+                            reference[(b_i * h + h_i) * d + x] = (0..kv_len)
+                                .map(|j| weights[j] * v[b_i * kstride[0] + j * kstride[1] + kv * d + x])
+                                .sum::<f32>()
+                                / total;
+                        }
+                    }
+                }
+                let two_pass = attn_cpu_single_q_two_pass(
+                    &q, &k, &v, Some(&mask), Some(&mask_dims), &qshape, &kshape, &kshape,
+                    &qstride, &kstride, &kstride, scale, softcap,
+                )?;
+                assert_eq!(two_pass.dims(), &[b, h, 1, d]);
+                let two_pass = two_pass.flatten_all()?.to_vec1::<f32>()?;
+                for (i, (r, p)) in reference.iter().zip(&two_pass).enumerate() {
+                    assert!((r - p).abs() < EPS, "b={b} element {i}: reference {r} vs two-pass {p} (softcap {softcap})");
+                }
+                if b == 1 {
+                    let tiled = flash_attn_cpu_single_q(
+                        &q, &k, &v, Some(&mask), Some(&mask_dims), &qshape, &kshape, &kshape,
+                        &qstride, &kstride, &kstride, scale, 0.0, softcap,
+                    )?;
+                    let tiled = tiled.flatten_all()?.to_vec1::<f32>()?;
+                    for (i, (r, t)) in reference.iter().zip(&tiled).enumerate() {
+                        assert!((r - t).abs() < EPS, "element {i}: reference {r} vs tiled {t} (softcap {softcap})");
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// rxguide patch 5: the GEMM prefill path against the flash loop, with
+    /// grouped KV heads, a causal mask over a cached prefix, more query rows
+    /// than one block, and with and without softcap.
+    #[test]
+    fn gemm_attn_matches_flash_attn() -> CandleResult<()> {
+        let (b, h, kv_h, d) = (1, 4, 2, 8);
+        let (q_len, prefix) = (CPU_GEMM_ATTN_Q_BLOCK + 44, 20);
+        let kv_len = q_len + prefix;
+        let values = |n: usize, seed: f32| -> Vec<f32> {
+            (0..n).map(|i| ((i as f32) * 0.37 + seed).sin()).collect()
+        };
+        // Flash layout (b, seq, heads, d); the GEMM path takes (b, heads, seq, d).
+        let q = Tensor::from_vec(values(b * q_len * h * d, 0.1), (b, q_len, h, d), &Device::Cpu)?;
+        let k = Tensor::from_vec(values(b * kv_len * kv_h * d, 1.3), (b, kv_len, kv_h, d), &Device::Cpu)?;
+        let v = Tensor::from_vec(values(b * kv_len * kv_h * d, 2.7), (b, kv_len, kv_h, d), &Device::Cpu)?;
+        let mask: Vec<f32> = (0..q_len * kv_len)
+            .map(|i| if i % kv_len <= i / kv_len + prefix { 0.0 } else { f32::NEG_INFINITY })
+            .collect();
+        let mask = Tensor::from_vec(mask, (q_len, kv_len), &Device::Cpu)?;
+        for softcap in [None, Some(2.0)] {
+            let sdpa = SdpaParams {
+                softmax_scale: 1.0 / (d as f32).sqrt(),
+                softcap,
+                n_kv_groups: h / kv_h,
+                sliding_window: None,
+                sinks: None,
+            };
+            let flash = run_flash_attn_cpu::<f32>(&q, &k, &v, Some(&mask), &sdpa)?;
+            let gemm = run_gemm_attn_cpu(
+                &q.transpose(1, 2)?,
+                &k.transpose(1, 2)?,
+                &v.transpose(1, 2)?,
+                Some(&mask),
+                &sdpa,
+            )?;
+            assert_eq!(gemm.dims(), flash.dims());
+            let flash = flash.flatten_all()?.to_vec1::<f32>()?;
+            let gemm = gemm.flatten_all()?.to_vec1::<f32>()?;
+            for (i, (f, g)) in flash.iter().zip(&gemm).enumerate() {
+                assert!((f - g).abs() < EPS, "element {i}: flash {f} vs gemm {g} (softcap {softcap:?})");
+            }
+        }
         Ok(())
     }
 
