@@ -1,6 +1,6 @@
 #![allow(clippy::cast_possible_truncation, clippy::cast_precision_loss)]
 
-use candle_core::{Context, Device, Result, Storage, Tensor, WithDType};
+use candle_core::{Context, DType, Device, Result, Storage, Tensor, WithDType};
 
 use half::bf16;
 use half::f16;
@@ -125,28 +125,127 @@ pub(crate) fn run_gemm_attn_cpu(
     let k = crate::attention::repeat_kv(k.clone(), sdpa_params.n_kv_groups)?.contiguous()?;
     let v = crate::attention::repeat_kv(v.clone(), sdpa_params.n_kv_groups)?.contiguous()?;
     let k_t = k.t()?;
+    let (b, h, q_len, _) = q.dims4()?;
+    let kv_len = k.dim(2)?;
+    // The usual masks (none, or one (q_len, kv_len) table for every
+    // sequence and head) are applied in one fused pass with the softmax;
+    // any other mask shape goes through candle's broadcasting ops.
+    let table = match mask {
+        None => None,
+        Some(m) if mask_is_table(m, q_len, kv_len) => {
+            Some(m.flatten_all()?.to_dtype(DType::F32)?.to_vec1::<f32>()?)
+        }
+        Some(m) => return gemm_attn_broadcast_mask(q, &k_t, &v, m, sdpa_params),
+    };
+    // Scaling Q (q_len x d values) instead of the scores (q_len x kv_len).
+    let q = (q * f64::from(sdpa_params.softmax_scale))?;
+    let softcap = sdpa_params.softcap.unwrap_or(0.0);
+    let mut blocks = Vec::with_capacity(q_len.div_ceil(CPU_GEMM_ATTN_Q_BLOCK));
+    let mut start = 0;
+    while start < q_len {
+        let len = CPU_GEMM_ATTN_Q_BLOCK.min(q_len - start);
+        // Keys after the last one any row of the block may see (the future,
+        // under a causal mask) get zero weight: leave them out of both GEMMs.
+        let keys = table
+            .as_deref()
+            .map_or(kv_len, |t| visible_key_end(t, kv_len, start, len));
+        let q_block = q.narrow(2, start, len)?.contiguous()?;
+        let scores = q_block.matmul(&k_t.narrow(3, 0, keys)?)?;
+        let mut weights = scores.flatten_all()?.to_vec1::<f32>()?;
+        weights.par_chunks_mut(keys).enumerate().for_each(|(row, w)| {
+            let mask_row = table.as_deref().map(|t| {
+                let i = start + row % len;
+                &t[i * kv_len..i * kv_len + keys]
+            });
+            softmax_row(w, mask_row, softcap);
+        });
+        let weights = Tensor::from_vec(weights, (b, h, len, keys), q.device())?;
+        blocks.push(weights.matmul(&v.narrow(2, 0, keys)?)?);
+        start += len;
+    }
+    Tensor::cat(&blocks, 2)
+}
+
+/// Whether `mask` is one (q_len, kv_len) table, possibly with leading unit
+/// axes, shared by every sequence and head.
+fn mask_is_table(mask: &Tensor, q_len: usize, kv_len: usize) -> bool {
+    let dims = mask.dims();
+    dims.len() >= 2
+        && dims[dims.len() - 2..] == [q_len, kv_len]
+        && dims[..dims.len() - 2].iter().all(|&d| d == 1)
+}
+
+/// One past the last key that any of rows `start..start + len` of a
+/// (q_len, kv_len) additive mask leaves visible; at least 1.
+fn visible_key_end(table: &[f32], kv_len: usize, start: usize, len: usize) -> usize {
+    (start..start + len)
+        .map(|i| {
+            let row = &table[i * kv_len..(i + 1) * kv_len];
+            row.iter().rposition(|&m| m != f32::NEG_INFINITY).map_or(0, |j| j + 1)
+        })
+        .max()
+        .unwrap_or(kv_len)
+        .max(1)
+}
+
+/// In place: softcap, additive mask, then softmax of one row of scores
+/// (already scaled). A fully masked row becomes all zeros.
+fn softmax_row(w: &mut [f32], mask: Option<&[f32]>, softcap: f32) {
+    if softcap != 0.0 {
+        for x in w.iter_mut() {
+            *x = softcap * (*x / softcap).tanh();
+        }
+    }
+    if let Some(mask) = mask {
+        for (x, m) in w.iter_mut().zip(mask) {
+            *x += m;
+        }
+    }
+    let max = w.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    if max == f32::NEG_INFINITY {
+        w.fill(0.0);
+        return;
+    }
+    let mut sum = 0f32;
+    for x in w.iter_mut() {
+        *x = (*x - max).exp();
+        sum += *x;
+    }
+    let inv = 1.0 / sum;
+    for x in w.iter_mut() {
+        *x *= inv;
+    }
+}
+
+/// The GEMM path for masks of any other broadcastable shape, with candle's
+/// elementwise ops (rxguide patch 5).
+fn gemm_attn_broadcast_mask(
+    q: &Tensor,
+    k_t: &Tensor,
+    v: &Tensor,
+    mask: &Tensor,
+    sdpa_params: &SdpaParams,
+) -> Result<Tensor> {
     let q_len = q.dim(2)?;
     let mut blocks = Vec::with_capacity(q_len.div_ceil(CPU_GEMM_ATTN_Q_BLOCK));
     let mut start = 0;
     while start < q_len {
         let len = CPU_GEMM_ATTN_Q_BLOCK.min(q_len - start);
         let q_block = q.narrow(2, start, len)?.contiguous()?;
-        let mut att = (q_block.matmul(&k_t)? * f64::from(sdpa_params.softmax_scale))?;
+        let mut att = (q_block.matmul(k_t)? * f64::from(sdpa_params.softmax_scale))?;
         if let Some(softcap) = sdpa_params.softcap {
             att = ((att / f64::from(softcap))?.tanh()? * f64::from(softcap))?;
         }
-        if let Some(mask) = mask {
-            // Narrow the query axis unless the mask broadcasts over it.
-            let q_axis = mask.rank().checked_sub(2);
-            att = match q_axis {
-                Some(axis) if mask.dim(axis)? == q_len => {
-                    att.broadcast_add(&mask.narrow(axis, start, len)?)?
-                }
-                _ => att.broadcast_add(mask)?,
-            };
-        }
+        // Narrow the query axis unless the mask broadcasts over it.
+        let q_axis = mask.rank().checked_sub(2);
+        att = match q_axis {
+            Some(axis) if mask.dim(axis)? == q_len => {
+                att.broadcast_add(&mask.narrow(axis, start, len)?)?
+            }
+            _ => att.broadcast_add(mask)?,
+        };
         let att = candle_nn::ops::softmax_last_dim(&att)?;
-        blocks.push(att.matmul(&v)?);
+        blocks.push(att.matmul(v)?);
         start += len;
     }
     Tensor::cat(&blocks, 2)
@@ -1113,8 +1212,18 @@ mod tests {
         let mask: Vec<f32> = (0..q_len * kv_len)
             .map(|i| if i % kv_len <= i / kv_len + prefix { 0.0 } else { f32::NEG_INFINITY })
             .collect();
-        let mask = Tensor::from_vec(mask, (q_len, kv_len), &Device::Cpu)?;
-        for softcap in [None, Some(2.0)] {
+        let table = Tensor::from_vec(mask, (q_len, kv_len), &Device::Cpu)?;
+        // A plain table and one with unit axes take the fused softmax; one
+        // per head takes the broadcasting path.
+        let masks = [
+            table.clone(),
+            table.reshape((1, 1, q_len, kv_len))?,
+            table.broadcast_as((1, h, q_len, kv_len))?.contiguous()?,
+        ];
+        for (mask, softcap) in masks
+            .iter()
+            .flat_map(|m| [(m, None), (m, Some(2.0))])
+        {
             let sdpa = SdpaParams {
                 softmax_scale: 1.0 / (d as f32).sqrt(),
                 softcap,
@@ -1122,19 +1231,23 @@ mod tests {
                 sliding_window: None,
                 sinks: None,
             };
-            let flash = run_flash_attn_cpu::<f32>(&q, &k, &v, Some(&mask), &sdpa)?;
+            let flash = run_flash_attn_cpu::<f32>(&q, &k, &v, Some(mask), &sdpa)?;
             let gemm = run_gemm_attn_cpu(
                 &q.transpose(1, 2)?,
                 &k.transpose(1, 2)?,
                 &v.transpose(1, 2)?,
-                Some(&mask),
+                Some(mask),
                 &sdpa,
             )?;
             assert_eq!(gemm.dims(), flash.dims());
             let flash = flash.flatten_all()?.to_vec1::<f32>()?;
             let gemm = gemm.flatten_all()?.to_vec1::<f32>()?;
             for (i, (f, g)) in flash.iter().zip(&gemm).enumerate() {
-                assert!((f - g).abs() < EPS, "element {i}: flash {f} vs gemm {g} (softcap {softcap:?})");
+                assert!(
+                    (f - g).abs() < EPS,
+                    "element {i}: flash {f} vs gemm {g} (mask {:?}, softcap {softcap:?})",
+                    mask.dims()
+                );
             }
         }
         Ok(())
