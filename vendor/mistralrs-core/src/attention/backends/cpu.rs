@@ -152,13 +152,16 @@ pub(crate) fn run_gemm_attn_cpu(
         let q_block = q.narrow(2, start, len)?.contiguous()?;
         let scores = q_block.matmul(&k_t.narrow(3, 0, keys)?)?;
         let mut weights = scores.flatten_all()?.to_vec1::<f32>()?;
-        weights.par_chunks_mut(keys).enumerate().for_each(|(row, w)| {
-            let mask_row = table.as_deref().map(|t| {
-                let i = start + row % len;
-                &t[i * kv_len..i * kv_len + keys]
+        weights
+            .par_chunks_mut(keys)
+            .enumerate()
+            .for_each(|(row, w)| {
+                let mask_row = table.as_deref().map(|t| {
+                    let i = start + row % len;
+                    &t[i * kv_len..i * kv_len + keys]
+                });
+                softmax_row(w, mask_row, softcap);
             });
-            softmax_row(w, mask_row, softcap);
-        });
         let weights = Tensor::from_vec(weights, (b, h, len, keys), q.device())?;
         blocks.push(weights.matmul(&v.narrow(2, 0, keys)?)?);
         start += len;
@@ -181,7 +184,9 @@ fn visible_key_end(table: &[f32], kv_len: usize, start: usize, len: usize) -> us
     (start..start + len)
         .map(|i| {
             let row = &table[i * kv_len..(i + 1) * kv_len];
-            row.iter().rposition(|&m| m != f32::NEG_INFINITY).map_or(0, |j| j + 1)
+            row.iter()
+                .rposition(|&m| m != f32::NEG_INFINITY)
+                .map_or(0, |j| j + 1)
         })
         .max()
         .unwrap_or(kv_len)
@@ -1123,13 +1128,21 @@ mod tests {
         let (h, kv_h, d) = (6, 2, 16);
         let kv_len = 10 * TILE_KV + 7;
         let values = |n: usize, seed: f32| -> Vec<f32> {
-            (0..n).map(|i| ((i as f32) * 0.53 + seed).sin() * 2.0).collect()
+            (0..n)
+                .map(|i| ((i as f32) * 0.53 + seed).sin() * 2.0)
+                .collect()
         };
         // Mask out every fifth key, as a padding or window mask would (not a
         // tile's first key: the tiled kernel gives NaN when a tile starts
         // masked, since exp(-inf - -inf) is NaN).
         let mask: Vec<f32> = (0..kv_len)
-            .map(|i| if i % 5 == 4 && i % TILE_KV != 0 { f32::NEG_INFINITY } else { 0.0 })
+            .map(|i| {
+                if i % 5 == 4 && i % TILE_KV != 0 {
+                    f32::NEG_INFINITY
+                } else {
+                    0.0
+                }
+            })
             .collect();
         let mask_dims = [1, kv_len];
         let scale = 0.25f32;
@@ -1164,29 +1177,60 @@ mod tests {
                         let total: f32 = weights.iter().sum();
                         for x in 0..d {
                             reference[(b_i * h + h_i) * d + x] = (0..kv_len)
-                                .map(|j| weights[j] * v[b_i * kstride[0] + j * kstride[1] + kv * d + x])
+                                .map(|j| {
+                                    weights[j] * v[b_i * kstride[0] + j * kstride[1] + kv * d + x]
+                                })
                                 .sum::<f32>()
                                 / total;
                         }
                     }
                 }
                 let two_pass = attn_cpu_single_q_two_pass(
-                    &q, &k, &v, Some(&mask), Some(&mask_dims), &qshape, &kshape, &kshape,
-                    &qstride, &kstride, &kstride, scale, softcap,
+                    &q,
+                    &k,
+                    &v,
+                    Some(&mask),
+                    Some(&mask_dims),
+                    &qshape,
+                    &kshape,
+                    &kshape,
+                    &qstride,
+                    &kstride,
+                    &kstride,
+                    scale,
+                    softcap,
                 )?;
                 assert_eq!(two_pass.dims(), &[b, h, 1, d]);
                 let two_pass = two_pass.flatten_all()?.to_vec1::<f32>()?;
                 for (i, (r, p)) in reference.iter().zip(&two_pass).enumerate() {
-                    assert!((r - p).abs() < EPS, "b={b} element {i}: reference {r} vs two-pass {p} (softcap {softcap})");
+                    assert!(
+                        (r - p).abs() < EPS,
+                        "b={b} element {i}: reference {r} vs two-pass {p} (softcap {softcap})"
+                    );
                 }
                 if b == 1 {
                     let tiled = flash_attn_cpu_single_q(
-                        &q, &k, &v, Some(&mask), Some(&mask_dims), &qshape, &kshape, &kshape,
-                        &qstride, &kstride, &kstride, scale, 0.0, softcap,
+                        &q,
+                        &k,
+                        &v,
+                        Some(&mask),
+                        Some(&mask_dims),
+                        &qshape,
+                        &kshape,
+                        &kshape,
+                        &qstride,
+                        &kstride,
+                        &kstride,
+                        scale,
+                        0.0,
+                        softcap,
                     )?;
                     let tiled = tiled.flatten_all()?.to_vec1::<f32>()?;
                     for (i, (r, t)) in reference.iter().zip(&tiled).enumerate() {
-                        assert!((r - t).abs() < EPS, "element {i}: reference {r} vs tiled {t} (softcap {softcap})");
+                        assert!(
+                            (r - t).abs() < EPS,
+                            "element {i}: reference {r} vs tiled {t} (softcap {softcap})"
+                        );
                     }
                 }
             }
@@ -1206,11 +1250,29 @@ mod tests {
             (0..n).map(|i| ((i as f32) * 0.37 + seed).sin()).collect()
         };
         // Flash layout (b, seq, heads, d); the GEMM path takes (b, heads, seq, d).
-        let q = Tensor::from_vec(values(b * q_len * h * d, 0.1), (b, q_len, h, d), &Device::Cpu)?;
-        let k = Tensor::from_vec(values(b * kv_len * kv_h * d, 1.3), (b, kv_len, kv_h, d), &Device::Cpu)?;
-        let v = Tensor::from_vec(values(b * kv_len * kv_h * d, 2.7), (b, kv_len, kv_h, d), &Device::Cpu)?;
+        let q = Tensor::from_vec(
+            values(b * q_len * h * d, 0.1),
+            (b, q_len, h, d),
+            &Device::Cpu,
+        )?;
+        let k = Tensor::from_vec(
+            values(b * kv_len * kv_h * d, 1.3),
+            (b, kv_len, kv_h, d),
+            &Device::Cpu,
+        )?;
+        let v = Tensor::from_vec(
+            values(b * kv_len * kv_h * d, 2.7),
+            (b, kv_len, kv_h, d),
+            &Device::Cpu,
+        )?;
         let mask: Vec<f32> = (0..q_len * kv_len)
-            .map(|i| if i % kv_len <= i / kv_len + prefix { 0.0 } else { f32::NEG_INFINITY })
+            .map(|i| {
+                if i % kv_len <= i / kv_len + prefix {
+                    0.0
+                } else {
+                    f32::NEG_INFINITY
+                }
+            })
             .collect();
         let table = Tensor::from_vec(mask, (q_len, kv_len), &Device::Cpu)?;
         // A plain table and one with unit axes take the fused softmax; one
@@ -1220,10 +1282,7 @@ mod tests {
             table.reshape((1, 1, q_len, kv_len))?,
             table.broadcast_as((1, h, q_len, kv_len))?.contiguous()?,
         ];
-        for (mask, softcap) in masks
-            .iter()
-            .flat_map(|m| [(m, None), (m, Some(2.0))])
-        {
+        for (mask, softcap) in masks.iter().flat_map(|m| [(m, None), (m, Some(2.0))]) {
             let sdpa = SdpaParams {
                 softmax_scale: 1.0 / (d as f32).sqrt(),
                 softcap,
