@@ -12,6 +12,13 @@ use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+/// sled's page cache for the kb store (its default is 1 GiB). The kb is
+/// read into memory once per open, so the cache only serves the build's
+/// writes; with the default, building a 100k-passage kb peaked at 1.27 GB
+/// (BENCHMARKS.md, "Memory").
+const KB_CACHE_BYTES: u64 = 64 * 1024 * 1024;
+/// Records per sled batch when writing a tree (see `KbStore::write_batch`).
+const WRITE_CHUNK: usize = 4096;
 const META: &str = "meta";
 const IMPORTED: &str = "imported";
 /// Brand names learnt from imports: normalised name -> generic name.
@@ -65,7 +72,11 @@ impl KbStore {
         })?;
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
-            match sled::Config::new().path(&path).open() {
+            match sled::Config::new()
+                .path(&path)
+                .cache_capacity(KB_CACHE_BYTES)
+                .open()
+            {
                 Ok(db) => return Ok(KbStore { db, path }),
                 // Another process (or a handle of this one whose background
                 // flusher has not exited yet) holds the lock.
@@ -201,6 +212,11 @@ impl KbStore {
         self.write_batch(IMPORTED, passages.iter().map(|p| (p.id.as_str(), p)))
     }
 
+    /// Writes records in batches of [`WRITE_CHUNK`], so that only one
+    /// batch of serialised records is in memory at a time. A build stays
+    /// all-or-nothing through the sources hash (removed first, written
+    /// last); an interrupted import leaves the passages written so far,
+    /// and running it again replaces them by id.
     fn write_batch<'a, T: Serialize + HasOrigin + 'a>(
         &self,
         name: &str,
@@ -208,6 +224,7 @@ impl KbStore {
     ) -> Result<(), KbError> {
         let tree = self.db.open_tree(name).map_err(|e| self.err(e))?;
         let mut batch = sled::Batch::default();
+        let mut in_batch = 0;
         for (key, item) in items {
             let stored = StoredRef {
                 origin: item.origin(),
@@ -215,6 +232,12 @@ impl KbStore {
             };
             let value = serde_json::to_vec(&stored).map_err(|e| self.err(e))?;
             batch.insert(key.as_bytes(), value);
+            in_batch += 1;
+            if in_batch == WRITE_CHUNK {
+                tree.apply_batch(std::mem::take(&mut batch))
+                    .map_err(|e| self.err(e))?;
+                in_batch = 0;
+            }
         }
         tree.apply_batch(batch).map_err(|e| self.err(e))
     }
