@@ -9,14 +9,7 @@ use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criteri
 use rxguide::kb::{Kb, SearchIndex, Sources};
 
 fn build(n: usize) -> SearchIndex {
-    let mut index = SearchIndex::default();
-    let mut corpus = synth::Corpus::new(42);
-    for i in 0..n {
-        let p = corpus.passage(i);
-        index.add(&p.id, &p.title, &p.drugs, &p.text);
-    }
-    index.finish();
-    index
+    synth::index(n, 42)
 }
 
 fn bench(c: &mut Criterion) {

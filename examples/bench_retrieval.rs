@@ -14,8 +14,6 @@ mod synth;
 
 use std::time::Instant;
 
-use rxguide::kb::SearchIndex;
-
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
     let n: usize = args.next().as_deref().unwrap_or("100000").parse()?;
@@ -23,13 +21,7 @@ fn main() -> anyhow::Result<()> {
 
     let rss_before = synth::rss_kib("VmRSS");
     let began = Instant::now();
-    let mut index = SearchIndex::default();
-    let mut corpus = synth::Corpus::new(42);
-    for i in 0..n {
-        let p = corpus.passage(i);
-        index.add(&p.id, &p.title, &p.drugs, &p.text);
-    }
-    index.finish();
+    let index = synth::index(n, 42);
     let build_s = began.elapsed().as_secs_f64();
 
     let mut q = synth::Corpus::new(7);

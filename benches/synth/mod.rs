@@ -160,6 +160,18 @@ impl Corpus {
 }
 
 /// A field of /proc/self/status in KiB (0 where unavailable).
+/// A BM25 index over the first `n` passages of the corpus with `seed`.
+pub fn index(n: usize, seed: u64) -> rxguide::kb::SearchIndex {
+    let mut index = rxguide::kb::SearchIndex::default();
+    let mut corpus = Corpus::new(seed);
+    for i in 0..n {
+        let p = corpus.passage(i);
+        index.add(&p.id, &p.title, &p.drugs, &p.text);
+    }
+    index.finish();
+    index
+}
+
 pub fn rss_kib(field: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
