@@ -770,7 +770,13 @@ impl Pipeline for GGUFPipeline {
             }
             (None, None) => None,
         };
-        let logits = match self.model {
+        // rxguide patch 7: see `forward_on_cpu_pool`.
+        let on_cpu = input_ids.device().is_cpu();
+        let model = &self.model;
+        let no_kv_cache = self.no_kv_cache;
+        let non_granular_state = &self.non_granular_state;
+        let forward = move || -> Result<Tensor, candle_core::Error> {
+        Ok(match *model {
             Model::Llama(ref model) => {
                 model.forward(&input_ids, &seqlen_offsets, context_lens, paged_attn_meta)?
             }
@@ -782,8 +788,8 @@ impl Pipeline for GGUFPipeline {
                 input_ids_full.as_ref().unwrap_or(&input_ids),
                 &seqlen_offsets,
                 seqlen_offsets_full.as_ref().unwrap_or(&seqlen_offsets),
-                self.no_kv_cache,
-                &self.non_granular_state,
+                no_kv_cache,
+                non_granular_state,
                 context_lens,
                 &flash_meta,
                 flash_meta_full.as_ref().unwrap_or(&flash_meta),
@@ -796,8 +802,8 @@ impl Pipeline for GGUFPipeline {
                 input_ids_full.as_ref().unwrap_or(&input_ids),
                 &seqlen_offsets,
                 seqlen_offsets_full.as_ref().unwrap_or(&seqlen_offsets),
-                self.no_kv_cache,
-                &self.non_granular_state,
+                no_kv_cache,
+                non_granular_state,
                 context_lens,
                 &flash_meta,
                 flash_meta_full.as_ref().unwrap_or(&flash_meta),
@@ -814,6 +820,12 @@ impl Pipeline for GGUFPipeline {
             Model::Qwen3MoE(ref model) => {
                 model.forward(&input_ids, &seqlen_offsets, context_lens, paged_attn_meta)?
             }
+        })
+        };
+        let logits = if on_cpu {
+            forward_on_cpu_pool(forward)?
+        } else {
+            forward()?
         };
         if return_raw_logits {
             Ok(ForwardInputsResult::RawLogits { logits })
@@ -838,3 +850,27 @@ impl Pipeline for GGUFPipeline {
 
 // TODO
 impl AnyMoePipelineMixin for GGUFPipeline {}
+
+// rxguide patch 7: run a CPU forward pass on a worker of rayon's global pool.
+//
+// candle parallelises each CPU op (quantized matmul, GEMM, attention, ...)
+// with rayon. Called from the engine's own thread, every one of those several
+// hundred parallel regions per token is injected into the pool from outside:
+// the caller parks on a futex and is woken when the region ends, and the
+// workers go to sleep between regions. On a 2-core machine the profile showed
+// a quarter of decode time in futex wakeups and `sched_yield`. When the whole
+// forward pass runs on a pool worker, the regions are plain `join`s: no
+// cross-thread handoff per op, and the other worker stays awake between ops.
+//
+// `MISTRALRS_CPU_FORWARD_IN_POOL=0` restores upstream behaviour.
+fn forward_on_cpu_pool<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    static IN_POOL: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    let in_pool = *IN_POOL.get_or_init(|| {
+        std::env::var("MISTRALRS_CPU_FORWARD_IN_POOL").map_or(true, |v| v.trim() != "0")
+    });
+    if in_pool && rayon::current_thread_index().is_none() {
+        rayon::scope(|_| f())
+    } else {
+        f()
+    }
+}
