@@ -12,7 +12,8 @@
 //! `--prompt-out` its chat messages are written as JSON so that the peer uses
 //! the same text and the GGUF's own chat template. Each run prints one JSON
 //! line: load time, prompt tokens, first-token latency, prefill and decode
-//! tokens/s. Run 1 pays the model load; later runs reuse the loaded model.
+//! tokens/s, and the answer text (to compare kernels' output). Run 1 pays the
+//! model load; later runs reuse the loaded model.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -109,6 +110,7 @@ fn main() -> anyhow::Result<()> {
             "decode_tok_s": s.decode_tokens_per_s,
             "wall_ms": wall,
             "finish": s.finish.to_string(),
+            "text": generation.text,
         });
         println!("{line}");
     }

@@ -1,5 +1,6 @@
 #[cfg(not(feature = "cuda"))]
 mod cpu;
+mod cpu_q8; // rxguide patch 8
 #[cfg(feature = "cuda")]
 mod cuda;
 #[cfg(feature = "cuda")]
@@ -97,6 +98,10 @@ impl QuantMethod for GgufMatMul {
     fn forward(&self, a: &Tensor) -> Result<Tensor> {
         // rxguide patch 4: see `prefill_dequantizes` below.
         let x = match &self.w {
+            // rxguide patch 8: Q8_0 prompt matmuls in int8 (see cpu_q8.rs).
+            QMatMul::QTensor(q) if cpu_q8::applies(q, a, DEFAULT_CPU_DEQUANT_MIN_ROWS) => {
+                cpu_q8::forward(q, a)?
+            }
             QMatMul::QTensor(q) if prefill_dequantizes(q, a) => {
                 QMatMul::Tensor(q.dequantize(a.device())?).forward(a)?
             }
