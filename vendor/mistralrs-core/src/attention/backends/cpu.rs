@@ -757,8 +757,10 @@ unsafe fn dot_rows_avx512(q: &[f32], k: &[f32], base: usize, step: usize, out: &
 /// scores of a head fit in a small buffer, so this computes them all first
 /// (one dot product per key), then the max, the exponentials and their sum,
 /// then one weighted sum of the V rows: straight-line loops the compiler
-/// vectorises. Work is split across (batch, head) rows; K and V rows are read
-/// in place through the grouped-query head mapping, without copies.
+/// vectorises. K and V rows are read in place, without copies. Since patch 9
+/// work is split by (batch, KV head, key chunk), the query heads of a group
+/// share each K and V row, and chunks are merged at the end; K and V grouped
+/// differently fall back to one task per (batch, head) row.
 #[allow(clippy::too_many_arguments)]
 fn attn_cpu_single_q_two_pass<T>(
     q_data: &[T],
