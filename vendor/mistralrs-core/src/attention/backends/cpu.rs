@@ -759,8 +759,7 @@ unsafe fn dot_rows_avx512(q: &[f32], k: &[f32], base: usize, step: usize, out: &
 /// then one weighted sum of the V rows: straight-line loops the compiler
 /// vectorises. K and V rows are read in place, without copies. Since patch 9
 /// work is split by (batch, KV head, key chunk), the query heads of a group
-/// share each K and V row, and chunks are merged at the end; K and V grouped
-/// differently fall back to one task per (batch, head) row.
+/// share each K and V row, and chunks are merged at the end.
 #[allow(clippy::too_many_arguments)]
 fn attn_cpu_single_q_two_pass<T>(
     q_data: &[T],
@@ -788,23 +787,9 @@ where
         (Some(data), Some(dims)) => Some(MaskInfo { data, dims, b, h }),
         _ => None,
     };
-    if kv_len == 0 || rk2 == 0 || rk2 != rv2 {
-        // No keys, or K and V grouped differently: nothing this kernel shares.
-        return attn_cpu_single_q_per_head(
-            q_data,
-            k_data,
-            v_data,
-            mask_info,
-            qshape,
-            kv_len,
-            rk2,
-            rv2,
-            qstride,
-            kstride,
-            vstride,
-            scale,
-            logit_softcap,
-        );
+    if kv_len == 0 || rk2 == 0 || rv2 == 0 {
+        // No keys (or no heads): nothing to attend to, the output is zero.
+        return Tensor::from_vec(vec![T::cast(0.0); b * h * d], (b, h, 1, d), &Device::Cpu);
     }
     // rxguide patch 9: one task per (sequence, KV head, key chunk). The query
     // heads that share a KV head are done together, so each K and V row is
@@ -865,17 +850,20 @@ where
                         part.sum[g] = exp_sub_sum(p, max);
                     }
                 }
-                // Pass 3: each V row once, into every head of the group.
-                let v_base = b_i * vstride[0] + keys.start * vstride[1] + kv_head * vstride[2];
+                // Pass 3: key by key into every head of the group. When V is
+                // grouped like K (the usual case) the heads share one V row,
+                // read from memory once and from L1 after that.
                 for j in 0..n {
-                    let vb = v_base + j * vstride[1];
-                    let v_row = &v_data[vb..vb + d];
                     for (g, acc) in part.acc.chunks_exact_mut(d).enumerate() {
                         let p = probs[g * n + j];
-                        if p != 0.0 {
-                            for (a, v) in acc.iter_mut().zip(v_row) {
-                                *a += p * v.to_f32();
-                            }
+                        if p == 0.0 {
+                            continue;
+                        }
+                        let v_head = (kv_head * rk2 + g) / rv2;
+                        let vb =
+                            b_i * vstride[0] + (keys.start + j) * vstride[1] + v_head * vstride[2];
+                        for (a, v) in acc.iter_mut().zip(&v_data[vb..vb + d]) {
+                            *a += p * v.to_f32();
                         }
                     }
                 }
@@ -922,87 +910,6 @@ struct DecodePartial {
     max: Vec<f32>,
     sum: Vec<f32>,
     acc: Vec<f32>,
-}
-
-/// The per-head form of the two-pass kernel, for K and V grouped differently.
-#[allow(clippy::too_many_arguments)]
-fn attn_cpu_single_q_per_head<T>(
-    q_data: &[T],
-    k_data: &[T],
-    v_data: &[T],
-    mask_info: Option<MaskInfo<'_>>,
-    qshape: &[usize],
-    kv_len: usize,
-    rk2: usize,
-    rv2: usize,
-    qstride: &[usize],
-    kstride: &[usize],
-    vstride: &[usize],
-    scale: f32,
-    logit_softcap: f32,
-) -> Result<Tensor>
-where
-    T: WithDType + Copy + UpcastF32 + DowncastF32,
-{
-    let (b, h, d) = (qshape[0], qshape[2], qshape[3]);
-    if kv_len == 0 || rk2 == 0 || rv2 == 0 {
-        return Tensor::from_vec(vec![T::cast(0.0); b * h * d], (b, h, 1, d), &Device::Cpu);
-    }
-    let mut out = vec![T::cast(0.0); b * h * d];
-    in_attn_pool(|| {
-        out.par_chunks_mut(d)
-            .enumerate()
-            .for_each(|(row_idx, out_row)| {
-                let (b_i, h_i) = (row_idx / h, row_idx % h);
-                let (k_head, v_head) = (h_i / rk2, h_i / rv2);
-                let q_base = b_i * qstride[0] + h_i * qstride[2];
-                let q_row = &q_data[q_base..q_base + d];
-
-                // Pass 1: scores (rxguide patch 9: eight keys at a time).
-                let k_head_base = b_i * kstride[0] + k_head * kstride[2];
-                let mut scores = vec![0f32; kv_len];
-                if !dot_rows_simd(q_row, k_data, k_head_base, kstride[1], &mut scores) {
-                    for (kv_pos, s) in scores.iter_mut().enumerate() {
-                        let k_base = k_head_base + kv_pos * kstride[1];
-                        *s = vec_dot_f32(q_row, &k_data[k_base..k_base + d]);
-                    }
-                }
-                for (kv_pos, s) in scores.iter_mut().enumerate() {
-                    *s *= scale;
-                    if logit_softcap != 0.0 {
-                        *s = logit_softcap * (*s / logit_softcap).tanh();
-                    }
-                    if let Some(mask) = &mask_info {
-                        *s += mask.value(b_i, h_i, 0, kv_pos);
-                    }
-                }
-
-                // Pass 2: softmax weights.
-                let max = max_f32(&scores);
-                if max == f32::NEG_INFINITY {
-                    // Every key masked: no weights (the output row stays zero).
-                    return;
-                }
-                let sum = exp_sub_sum(&mut scores, max);
-
-                // Pass 3: weighted sum of V rows.
-                let mut acc = vec![0f32; d];
-                for (kv_pos, &p) in scores.iter().enumerate() {
-                    if p == 0.0 {
-                        continue;
-                    }
-                    let v_base = b_i * vstride[0] + kv_pos * vstride[1] + v_head * vstride[2];
-                    for (a, v) in acc.iter_mut().zip(&v_data[v_base..v_base + d]) {
-                        *a += p * v.to_f32();
-                    }
-                }
-                let inv_sum = 1.0 / sum;
-                for (o, a) in out_row.iter_mut().zip(&acc) {
-                    *o = T::cast(a * inv_sum);
-                }
-            });
-    });
-    Tensor::from_vec(out, (b, h, 1, d), &Device::Cpu)
 }
 
 /// Optimised path for the common decode case: q_len == 1 but kv_len ≫ 1.
