@@ -6,12 +6,14 @@
 use crate::kb::Kb;
 use crate::llm::check::{check_answer, AnswerCheck, FlagDrugs};
 use crate::llm::prompt::{build, Prompt, PromptOptions};
-use crate::llm::{collect, GenRequest, Generation, Generator, LlmError};
+use crate::llm::{GenEvent, GenRequest, Generation, Generator, LlmError};
 use crate::pipeline::{prompt_input, Assessment};
 use serde::Serialize;
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-/// Default answer length in tokens (the small model rambles past this).
+/// Default answer length in tokens (the small model rambles past this),
+/// for every front end: `ask`, `eval`, `serve --with-llm` and the app.
 pub const DEFAULT_MAX_TOKENS: usize = 160;
 
 /// A generated answer with everything needed to judge it.
@@ -83,6 +85,94 @@ pub struct Ask<'a> {
     pub max_tokens: usize,
 }
 
+impl Ask<'_> {
+    /// The default question with the default length.
+    pub fn default_for(rag: bool) -> Ask<'static> {
+        Ask {
+            rag,
+            question: None,
+            max_tokens: DEFAULT_MAX_TOKENS,
+        }
+    }
+}
+
+/// Checks an answer (whole or streamed so far) against what its prompt
+/// made citable and the flags it must not contradict.
+#[derive(Debug, Clone, Default)]
+pub struct Checker {
+    pub citable: Vec<String>,
+    pub targets: Vec<FlagDrugs>,
+}
+
+impl Checker {
+    pub fn check(&self, text: &str) -> AnswerCheck {
+        check_answer(text, &self.citable, &self.targets)
+    }
+}
+
+/// The one answer job: the prompt for an assessment, the generation
+/// request (with its token limit), and the checker. `ask`, `eval`,
+/// `serve` and the terminal app all run answers through it, so the answer
+/// a reviewer scores is the one the pharmacist sees.
+#[derive(Debug, Clone)]
+pub struct AnswerJob {
+    pub rag: bool,
+    pub prompt: Prompt,
+    pub request: GenRequest,
+    pub checker: Checker,
+}
+
+impl AnswerJob {
+    pub fn new(a: &Assessment, kb: &Kb, ask: Ask<'_>) -> AnswerJob {
+        let prompt = prompt_for(a, kb, ask.rag, ask.question);
+        let request = GenRequest::new(prompt.messages.clone()).with_max_tokens(ask.max_tokens);
+        let checker = Checker {
+            citable: prompt.citable_ids.clone(),
+            targets: conflict_targets(a, kb),
+        };
+        AnswerJob {
+            rag: ask.rag,
+            prompt,
+            request,
+            checker,
+        }
+    }
+
+    /// Generates (until done, the limit or `cancel`) and checks the answer.
+    /// `on_event` sees every event of the generation as it happens
+    /// (loading, each token, done or error), for front ends that stream.
+    pub async fn run(
+        self,
+        generator: &dyn Generator,
+        cancel: CancellationToken,
+        mut on_event: impl FnMut(&GenEvent) + Send,
+    ) -> Result<Grounded, LlmError> {
+        let (tx, mut rx) = mpsc::channel(64);
+        let run = generator.generate(self.request, tx, cancel);
+        let mut text = String::new();
+        let drain = async {
+            while let Some(event) = rx.recv().await {
+                if let GenEvent::Token(t) = &event {
+                    text.push_str(t);
+                }
+                on_event(&event);
+            }
+        };
+        let (result, ()) = futures::join!(run, drain);
+        let generation = Generation {
+            text,
+            stats: result?,
+        };
+        let check = self.checker.check(&generation.text);
+        Ok(Grounded {
+            rag: self.rag,
+            prompt: self.prompt,
+            generation,
+            check,
+        })
+    }
+}
+
 /// Generates and checks an answer. `on_token` sees each streamed piece.
 pub async fn answer(
     generator: &dyn Generator,
@@ -90,21 +180,13 @@ pub async fn answer(
     kb: &Kb,
     ask: Ask<'_>,
     cancel: CancellationToken,
-    on_token: impl FnMut(&str) + Send,
+    mut on_token: impl FnMut(&str) + Send,
 ) -> Result<Grounded, LlmError> {
-    let rag = ask.rag;
-    let prompt = prompt_for(a, kb, rag, ask.question);
-    let request = GenRequest::new(prompt.messages.clone()).with_max_tokens(ask.max_tokens);
-    let generation = collect(generator, request, cancel, on_token).await?;
-    let check = check_answer(
-        &generation.text,
-        &prompt.citable_ids,
-        &conflict_targets(a, kb),
-    );
-    Ok(Grounded {
-        rag,
-        prompt,
-        generation,
-        check,
-    })
+    AnswerJob::new(a, kb, ask)
+        .run(generator, cancel, |event| {
+            if let GenEvent::Token(t) = event {
+                on_token(t);
+            }
+        })
+        .await
 }

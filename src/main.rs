@@ -61,8 +61,8 @@ enum Command {
         /// Seconds a request may wait for the model before answering without its card.
         #[arg(long, default_value_t = 60)]
         llm_budget_secs: u64,
-        /// Longest model answer, in tokens.
-        #[arg(long, default_value_t = 96)]
+        /// Longest model answer, in tokens (the same default as `ask`, `eval` and the app).
+        #[arg(long, default_value_t = rxguide::answer::DEFAULT_MAX_TOKENS)]
         llm_max_tokens: usize,
         #[command(flatten)]
         backend: cli::BackendArgs,
@@ -268,8 +268,8 @@ struct LoadArgs {
 }
 
 impl LoadArgs {
-    fn options(self) -> rxguide::intake::LoadOptions {
-        rxguide::intake::LoadOptions {
+    fn options(self) -> rxguide::load::LoadOptions {
+        rxguide::load::LoadOptions {
             propose: self.propose,
             as_of: self.as_of,
         }

@@ -2,7 +2,7 @@
 //! CASE is a TOML case file or a FHIR R4 JSON bundle.
 
 use super::{Global, EXIT_BAD_INPUT};
-use crate::intake::{load_any, LoadOptions};
+use crate::load::{load_any, LoadOptions};
 use crate::pipeline::assess;
 use crate::report;
 use serde_json::Value;

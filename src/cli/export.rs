@@ -4,7 +4,7 @@
 
 use super::{Global, EXIT_BAD_INPUT};
 use crate::fhir::to_bundle;
-use crate::intake::{load_any, LoadOptions};
+use crate::load::{load_any, LoadOptions};
 use crate::pipeline::assess;
 use anyhow::Context as _;
 use std::path::Path;

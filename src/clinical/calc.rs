@@ -29,15 +29,7 @@ pub enum EgfrSource {
     BedsideSchwartz,
 }
 
-/// Hepatic impairment grade, least first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum HepaticGrade {
-    None,
-    Mild,
-    Moderate,
-    Severe,
-}
+pub use crate::vocab::HepaticGrade;
 
 /// One calculation as the trace shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

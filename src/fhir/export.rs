@@ -20,22 +20,13 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 /// A uuid derived from the case id and a key (RFC 9562 version 8, the
-/// "custom" layout: deterministic, not random).
+/// "custom" layout: deterministic, not random): the first 16 bytes of
+/// SHA-256 over `case \0 key`.
 fn stable_uuid(case: &str, key: &str) -> String {
     let digest = Sha256::digest(format!("{case}\u{0}{key}").as_bytes());
     let mut b = [0u8; 16];
     b.copy_from_slice(&digest[..16]);
-    b[6] = (b[6] & 0x0f) | 0x80;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..]
-    )
+    uuid::Uuid::new_v8(b).to_string()
 }
 
 /// A FHIR id (`[A-Za-z0-9\-\.]{1,64}`) from a case id.
@@ -262,82 +253,15 @@ pub fn to_bundle(a: &Assessment, kb: &Kb, as_of: NaiveDate) -> Value {
             }}),
         );
     }
-    let l = &case.labs;
-    let labs: [(&str, &str, &str, Option<f64>, &str); 11] = [
-        (
-            "creatinine",
-            "2160-0",
-            "Creatinine [Mass/volume] in Serum or Plasma",
-            l.creatinine_mg_dl,
-            "mg/dL",
-        ),
-        (
-            "egfr",
-            "98979-8",
-            "eGFR (CKD-EPI 2021)",
-            l.egfr,
-            "mL/min/{1.73_m2}",
-        ),
-        (
-            "potassium",
-            "2823-3",
-            "Potassium [Moles/volume] in Serum or Plasma",
-            l.potassium_mmol_l,
-            "mmol/L",
-        ),
-        (
-            "sodium",
-            "2951-2",
-            "Sodium [Moles/volume] in Serum or Plasma",
-            l.sodium_mmol_l,
-            "mmol/L",
-        ),
-        (
-            "alt",
-            "1742-6",
-            "ALT [Enzymatic activity/volume] in Serum or Plasma",
-            l.alt_u_l,
-            "U/L",
-        ),
-        (
-            "ast",
-            "1920-8",
-            "AST [Enzymatic activity/volume] in Serum or Plasma",
-            l.ast_u_l,
-            "U/L",
-        ),
-        (
-            "bilirubin",
-            "1975-2",
-            "Bilirubin.total [Mass/volume] in Serum or Plasma",
-            l.bilirubin_mg_dl,
-            "mg/dL",
-        ),
-        (
-            "albumin",
-            "1751-7",
-            "Albumin [Mass/volume] in Serum or Plasma",
-            l.albumin_g_dl,
-            "g/dL",
-        ),
-        (
-            "inr",
-            "6301-6",
-            "INR in Platelet poor plasma by Coagulation assay",
-            l.inr,
-            "{INR}",
-        ),
-        ("qtc", "8636-3", "QT interval corrected", l.qtc_ms, "ms"),
-        (
-            "platelets",
-            "777-3",
-            "Platelets [#/volume] in Blood",
-            l.platelets_10e9_l,
-            "10*3/uL",
-        ),
-    ];
-    for (key, loinc, display, v, unit) in labs {
-        w.quantity(key, loinc, display, v, unit);
+    for spec in &crate::vocab::LABS {
+        let code = spec.export_code();
+        w.quantity(
+            spec.name,
+            code.code,
+            code.display,
+            case.labs.get(spec.kind),
+            spec.ucum,
+        );
     }
     for (i, c) in case.conditions.iter().enumerate() {
         let patient = w.patient_ref.clone();

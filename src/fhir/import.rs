@@ -16,6 +16,7 @@ use super::model::{
 use super::FhirError;
 use crate::intake::case_file::{AllergyFile, CaseFile, MedicationFile, PatientFile};
 use crate::intake::{fmt_num, units, Case, Frequency};
+use crate::vocab::lab::{self, norm_unit, LabKind};
 use chrono::{Datelike, NaiveDate};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -284,83 +285,47 @@ fn typed<T: DeserializeOwned>(e: &Entry) -> Result<T, FhirError> {
 enum Slot {
     Weight,
     Height,
-    Creatinine,
-    Egfr,
-    Potassium,
-    Sodium,
-    Alt,
-    Ast,
-    Bilirubin,
-    Albumin,
-    Inr,
-    Qtc,
-    Platelets,
+    Lab(LabKind),
     Pregnancy,
     Breastfeeding,
     GestationalAge,
 }
 
-/// LOINC codes read, and what they mean.
-pub const LOINC_CODES: &[(&str, &str)] = &[
-    ("29463-7", "body weight"),
-    ("3141-9", "body weight (measured)"),
-    ("8302-2", "body height"),
-    ("2160-0", "creatinine (serum/plasma, mass)"),
-    ("38483-4", "creatinine (blood)"),
-    ("14682-9", "creatinine (serum/plasma, moles)"),
-    ("98979-8", "eGFR CKD-EPI 2021"),
-    ("62238-1", "eGFR CKD-EPI"),
-    ("33914-3", "eGFR MDRD"),
-    ("2823-3", "potassium"),
-    ("6298-4", "potassium (blood)"),
-    ("2951-2", "sodium"),
-    ("2947-0", "sodium (blood)"),
-    ("1742-6", "ALT"),
-    ("1920-8", "AST"),
-    ("1975-2", "bilirubin, total"),
-    ("1751-7", "albumin"),
-    ("6301-6", "INR"),
-    ("34714-6", "INR (blood)"),
-    ("8636-3", "QTc"),
-    ("777-3", "platelets"),
-    ("26515-7", "platelets (blood)"),
-    ("82810-3", "pregnancy status"),
-    ("63895-7", "breastfeeding status"),
-    ("49051-6", "gestational age (weeks)"),
-    ("11884-4", "gestational age (estimated)"),
+/// LOINC codes of the observations read besides the labs of the lab table
+/// (body measures and pregnancy state), with their slot.
+const PATIENT_OBSERVATIONS: &[(&str, &str, Slot)] = &[
+    ("29463-7", "body weight", Slot::Weight),
+    ("3141-9", "body weight (measured)", Slot::Weight),
+    ("8302-2", "body height", Slot::Height),
+    ("82810-3", "pregnancy status", Slot::Pregnancy),
+    ("63895-7", "breastfeeding status", Slot::Breastfeeding),
+    ("49051-6", "gestational age (weeks)", Slot::GestationalAge),
+    (
+        "11884-4",
+        "gestational age (estimated)",
+        Slot::GestationalAge,
+    ),
 ];
 
-fn slot_of(loinc: &str) -> Option<Slot> {
-    Some(match loinc {
-        "29463-7" | "3141-9" => Slot::Weight,
-        "8302-2" => Slot::Height,
-        "2160-0" | "38483-4" | "14682-9" => Slot::Creatinine,
-        "98979-8" | "62238-1" | "33914-3" => Slot::Egfr,
-        "2823-3" | "6298-4" => Slot::Potassium,
-        "2951-2" | "2947-0" => Slot::Sodium,
-        "1742-6" => Slot::Alt,
-        "1920-8" => Slot::Ast,
-        "1975-2" => Slot::Bilirubin,
-        "1751-7" => Slot::Albumin,
-        "6301-6" | "34714-6" => Slot::Inr,
-        "8636-3" => Slot::Qtc,
-        "777-3" | "26515-7" => Slot::Platelets,
-        "82810-3" => Slot::Pregnancy,
-        "63895-7" => Slot::Breastfeeding,
-        "49051-6" | "11884-4" => Slot::GestationalAge,
-        _ => return None,
-    })
+/// Every LOINC code the importer reads, and what it means: the patient
+/// observations, then each lab's codes from the lab table. The CDS Hooks
+/// prefetch template asks for exactly these.
+pub fn loinc_codes() -> Vec<(&'static str, &'static str)> {
+    PATIENT_OBSERVATIONS
+        .iter()
+        .map(|(code, what, _)| (*code, *what))
+        .chain(lab::loinc_codes().map(|l| (l.code, l.display)))
+        .collect()
 }
 
-/// Normalised unit text for matching: lower case, no spaces, `µ` -> `u`.
-fn norm_unit(u: &str) -> String {
-    u.trim()
-        .to_lowercase()
-        .replace(['µ', 'μ'], "u")
-        .replace('^', "*")
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .collect()
+fn slot_of(loinc: &str) -> Option<Slot> {
+    if let Some(spec) = lab::by_loinc(loinc) {
+        return Some(Slot::Lab(spec.kind));
+    }
+    PATIENT_OBSERVATIONS
+        .iter()
+        .find(|(code, _, _)| *code == loinc)
+        .map(|(_, _, slot)| *slot)
 }
 
 /// The case-file field a quantity goes to, and its value in that field's
@@ -389,65 +354,13 @@ fn quantity_field(slot: Slot, q: &Quantity) -> Result<(&'static str, f64), Strin
             "[in_i]" | "in" => ("patient.height_in", v),
             _ => return bad("cm, m, [in_i]"),
         },
-        Slot::Creatinine => match unit.as_str() {
-            "mg/dl" => ("labs.creatinine_mg_dl", v),
-            "umol/l" => ("labs.creatinine_umol_l", v),
-            _ => return bad("mg/dL, umol/L"),
-        },
-        Slot::Egfr => {
-            if unit.starts_with("ml/min") && unit.contains("1.73") {
-                ("labs.egfr", v)
-            } else {
-                return bad("mL/min/{1.73_m2}");
+        Slot::Lab(kind) => {
+            let spec = lab::spec(kind);
+            match spec.read_quantity(&unit, v) {
+                Some(read) => read,
+                None => return bad(&spec.accepted_units()),
             }
         }
-        Slot::Potassium | Slot::Sodium => match unit.as_str() {
-            "mmol/l" | "meq/l" => (
-                if slot == Slot::Potassium {
-                    "labs.potassium_mmol_l"
-                } else {
-                    "labs.sodium_mmol_l"
-                },
-                v,
-            ),
-            _ => return bad("mmol/L, meq/L"),
-        },
-        Slot::Alt | Slot::Ast => match unit.as_str() {
-            "u/l" | "[iu]/l" | "iu/l" => (
-                if slot == Slot::Alt {
-                    "labs.alt_u_l"
-                } else {
-                    "labs.ast_u_l"
-                },
-                v,
-            ),
-            _ => return bad("U/L, [IU]/L"),
-        },
-        Slot::Bilirubin => match unit.as_str() {
-            "mg/dl" => ("labs.bilirubin_mg_dl", v),
-            "umol/l" => ("labs.bilirubin_mg_dl", units::bilirubin_umol_to_mg_dl(v)),
-            _ => return bad("mg/dL, umol/L"),
-        },
-        Slot::Albumin => match unit.as_str() {
-            "g/dl" => ("labs.albumin_g_dl", v),
-            "g/l" => ("labs.albumin_g_dl", units::albumin_g_l_to_g_dl(v)),
-            _ => return bad("g/dL, g/L"),
-        },
-        Slot::Inr => match unit.as_str() {
-            "" | "1" | "{inr}" | "inr" | "{ratio}" | "ratio" => ("labs.inr", v),
-            _ => return bad("{INR}, 1 (no unit)"),
-        },
-        Slot::Qtc => match unit.as_str() {
-            "ms" => ("labs.qtc_ms", v),
-            "s" => ("labs.qtc_ms", units::s_to_ms(v)),
-            _ => return bad("ms, s"),
-        },
-        Slot::Platelets => match unit.as_str() {
-            "10*3/ul" | "10*9/l" | "k/ul" | "x10e3/ul" | "10*3/mm3" | "/nl" | "x10*9/l" => {
-                ("labs.platelets_10e9_l", v)
-            }
-            _ => return bad("10*3/uL, 10*9/L"),
-        },
         Slot::Pregnancy | Slot::Breastfeeding | Slot::GestationalAge => {
             return Err("not a quantity observation".into())
         }
@@ -1302,7 +1215,7 @@ mod tests {
             ..Quantity::default()
         };
         assert_eq!(
-            quantity_field(Slot::Creatinine, &q),
+            quantity_field(Slot::Lab(LabKind::Creatinine), &q),
             Ok(("labs.creatinine_umol_l", 185.64))
         );
         let q = Quantity {
@@ -1311,7 +1224,7 @@ mod tests {
             ..Quantity::default()
         };
         assert_eq!(
-            quantity_field(Slot::Albumin, &q),
+            quantity_field(Slot::Lab(LabKind::Albumin), &q),
             Ok(("labs.albumin_g_dl", 3.5))
         );
         let q = Quantity {

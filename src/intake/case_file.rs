@@ -6,6 +6,7 @@ use super::{
     dose::ACCEPTED_FREQUENCIES, Allergy, AllergySeverity, Case, Dose, Expect, FieldError,
     Frequency, Labs, MedicationOrder, Patient, Sex,
 };
+use crate::vocab::lab::LABS;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -57,63 +58,11 @@ pub struct PatientFile {
     pub breastfeeding: Option<bool>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LabsFile {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub creatinine_mg_dl: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub creatinine_umol_l: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub egfr: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub potassium_mmol_l: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sodium_mmol_l: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub alt_u_l: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ast_u_l: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub bilirubin_mg_dl: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub albumin_g_dl: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub inr: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub qtc_ms: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub platelets_10e9_l: Option<f64>,
-}
-
-/// Accessors by dotted path (`labs.potassium_mmol_l`), for importers and
-/// forms that address fields by name; one list so none can be forgotten.
-macro_rules! lab_fields {
-    ($($name:ident),* $(,)?) => {
-        pub fn field_mut(&mut self, path: &str) -> Option<&mut Option<f64>> {
-            match path.strip_prefix("labs.")? {
-                $(stringify!($name) => Some(&mut self.$name),)*
-                _ => None,
-            }
-        }
-
-        pub fn field(&self, path: &str) -> Option<f64> {
-            match path.strip_prefix("labs.")? {
-                $(stringify!($name) => self.$name,)*
-                _ => None,
-            }
-        }
-    };
-}
+pub use crate::vocab::lab::LabsFile;
 
 impl LabsFile {
     pub fn is_empty(&self) -> bool {
         self == &LabsFile::default()
-    }
-
-    lab_fields! {
-        creatinine_mg_dl, creatinine_umol_l, egfr, potassium_mmol_l, sodium_mmol_l, alt_u_l,
-        ast_u_l, bilirubin_mg_dl, albumin_g_dl, inr, qtc_ms, platelets_10e9_l
     }
 }
 
@@ -468,54 +417,26 @@ impl CaseFile {
     }
 
     fn validate_labs(&self, errors: &mut Vec<FieldError>) -> Labs {
-        let l = &self.labs;
-        let creatinine_mg_dl = either_unit(
-            ("labs.creatinine_mg_dl", l.creatinine_mg_dl),
-            ("labs.creatinine_umol_l", l.creatinine_umol_l),
-            units::creatinine_umol_to_mg_dl,
-            limits::CREATININE_MG_DL,
-            "mg/dL",
-            errors,
-        );
-        let mut r = |name: &str, v, range, unit| opt_range(name, v, range, unit, errors);
-        Labs {
-            creatinine_mg_dl,
-            egfr: r("labs.egfr", l.egfr, limits::EGFR, "mL/min/1.73m2"),
-            potassium_mmol_l: r(
-                "labs.potassium_mmol_l",
-                l.potassium_mmol_l,
-                limits::POTASSIUM,
-                "mmol/L",
-            ),
-            sodium_mmol_l: r(
-                "labs.sodium_mmol_l",
-                l.sodium_mmol_l,
-                limits::SODIUM,
-                "mmol/L",
-            ),
-            alt_u_l: r("labs.alt_u_l", l.alt_u_l, limits::ALT, "U/L"),
-            ast_u_l: r("labs.ast_u_l", l.ast_u_l, limits::AST, "U/L"),
-            bilirubin_mg_dl: r(
-                "labs.bilirubin_mg_dl",
-                l.bilirubin_mg_dl,
-                limits::BILIRUBIN_MG_DL,
-                "mg/dL",
-            ),
-            albumin_g_dl: r(
-                "labs.albumin_g_dl",
-                l.albumin_g_dl,
-                limits::ALBUMIN_G_DL,
-                "g/dL",
-            ),
-            inr: r("labs.inr", l.inr, limits::INR, ""),
-            qtc_ms: r("labs.qtc_ms", l.qtc_ms, limits::QTC_MS, "ms"),
-            platelets_10e9_l: r(
-                "labs.platelets_10e9_l",
-                l.platelets_10e9_l,
-                limits::PLATELETS,
-                "x10^9/L",
-            ),
+        let mut labs = Labs::default();
+        for spec in &LABS {
+            let key = spec.key;
+            let value = self.labs.field(key);
+            *labs.get_mut(spec.kind) = match spec.field_unit() {
+                Some(unit) => {
+                    let unit_key = unit.key.unwrap_or_default();
+                    either_unit(
+                        (key, value),
+                        (unit_key, self.labs.field(unit_key)),
+                        unit.to_canonical,
+                        spec.range,
+                        spec.unit,
+                        errors,
+                    )
+                }
+                None => opt_range(key, value, spec.range, spec.unit, errors),
+            };
         }
+        labs
     }
 
     fn validate_allergies(&self, errors: &mut Vec<FieldError>) -> Vec<Allergy> {
@@ -583,19 +504,14 @@ impl CaseFile {
                 breastfeeding: p.breastfeeding.then_some(true),
                 ..PatientFile::default()
             }),
-            labs: LabsFile {
-                creatinine_mg_dl: l.creatinine_mg_dl,
-                egfr: l.egfr,
-                potassium_mmol_l: l.potassium_mmol_l,
-                sodium_mmol_l: l.sodium_mmol_l,
-                alt_u_l: l.alt_u_l,
-                ast_u_l: l.ast_u_l,
-                bilirubin_mg_dl: l.bilirubin_mg_dl,
-                albumin_g_dl: l.albumin_g_dl,
-                inr: l.inr,
-                qtc_ms: l.qtc_ms,
-                platelets_10e9_l: l.platelets_10e9_l,
-                creatinine_umol_l: None,
+            labs: {
+                let mut file = LabsFile::default();
+                for spec in &LABS {
+                    if let Some(slot) = file.field_mut(spec.key) {
+                        *slot = l.get(spec.kind);
+                    }
+                }
+                file
             },
             allergies: case
                 .allergies

@@ -5,15 +5,14 @@
 //! creatinine in mg/dL) by [`units`]. Validation errors name the field and
 //! what is accepted ([`FieldError`]).
 
-pub mod any;
 pub mod case_file;
 pub mod dose;
-pub mod units;
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-pub use any::{load_any, load_case_file_any, parse_any, LoadError, LoadOptions};
+pub use crate::vocab::lab::{LabKind, Labs};
+pub use crate::vocab::units;
 pub use case_file::{load_case, parse_case, CaseError, CaseFile};
 pub use dose::{Dose, Frequency};
 
@@ -51,109 +50,6 @@ pub struct Patient {
     pub pregnant: bool,
     pub trimester: Option<u8>,
     pub breastfeeding: bool,
-}
-
-/// Laboratory values in canonical units. Every field is optional; a rule
-/// that needs a missing value reports "not checked" instead of passing.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Labs {
-    /// Serum creatinine, mg/dL (converted from µmol/L when given so).
-    pub creatinine_mg_dl: Option<f64>,
-    /// Reported eGFR (mL/min/1.73m2); used as reported when present.
-    pub egfr: Option<f64>,
-    pub potassium_mmol_l: Option<f64>,
-    pub sodium_mmol_l: Option<f64>,
-    pub alt_u_l: Option<f64>,
-    pub ast_u_l: Option<f64>,
-    pub bilirubin_mg_dl: Option<f64>,
-    pub albumin_g_dl: Option<f64>,
-    pub inr: Option<f64>,
-    pub qtc_ms: Option<f64>,
-    pub platelets_10e9_l: Option<f64>,
-}
-
-/// A lab the rules can ask about, by name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum LabKind {
-    Creatinine,
-    Egfr,
-    Potassium,
-    Sodium,
-    Alt,
-    Ast,
-    Bilirubin,
-    Albumin,
-    Inr,
-    Qtc,
-    Platelets,
-}
-
-impl LabKind {
-    pub const ALL: [LabKind; 11] = [
-        LabKind::Creatinine,
-        LabKind::Egfr,
-        LabKind::Potassium,
-        LabKind::Sodium,
-        LabKind::Alt,
-        LabKind::Ast,
-        LabKind::Bilirubin,
-        LabKind::Albumin,
-        LabKind::Inr,
-        LabKind::Qtc,
-        LabKind::Platelets,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            LabKind::Creatinine => "creatinine",
-            LabKind::Egfr => "egfr",
-            LabKind::Potassium => "potassium",
-            LabKind::Sodium => "sodium",
-            LabKind::Alt => "alt",
-            LabKind::Ast => "ast",
-            LabKind::Bilirubin => "bilirubin",
-            LabKind::Albumin => "albumin",
-            LabKind::Inr => "inr",
-            LabKind::Qtc => "qtc",
-            LabKind::Platelets => "platelets",
-        }
-    }
-
-    pub fn unit(self) -> &'static str {
-        match self {
-            LabKind::Creatinine | LabKind::Bilirubin => "mg/dL",
-            LabKind::Egfr => "mL/min/1.73m2",
-            LabKind::Potassium | LabKind::Sodium => "mmol/L",
-            LabKind::Alt | LabKind::Ast => "U/L",
-            LabKind::Albumin => "g/dL",
-            LabKind::Inr => "",
-            LabKind::Qtc => "ms",
-            LabKind::Platelets => "x10^9/L",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<LabKind> {
-        LabKind::ALL.into_iter().find(|k| k.name() == s)
-    }
-}
-
-impl Labs {
-    pub fn get(&self, kind: LabKind) -> Option<f64> {
-        match kind {
-            LabKind::Creatinine => self.creatinine_mg_dl,
-            LabKind::Egfr => self.egfr,
-            LabKind::Potassium => self.potassium_mmol_l,
-            LabKind::Sodium => self.sodium_mmol_l,
-            LabKind::Alt => self.alt_u_l,
-            LabKind::Ast => self.ast_u_l,
-            LabKind::Bilirubin => self.bilirubin_mg_dl,
-            LabKind::Albumin => self.albumin_g_dl,
-            LabKind::Inr => self.inr,
-            LabKind::Qtc => self.qtc_ms,
-            LabKind::Platelets => self.platelets_10e9_l,
-        }
-    }
 }
 
 /// How bad a recorded allergic reaction was.
@@ -224,11 +120,11 @@ pub struct Expect {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExpectedFlag {
-    pub kind: crate::clinical::Kind,
+    pub kind: crate::vocab::Kind,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub drugs: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub severity: Option<crate::clinical::Severity>,
+    pub severity: Option<crate::vocab::Severity>,
 }
 
 /// One validated prescribing question.

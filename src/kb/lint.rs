@@ -3,7 +3,7 @@
 
 use super::model::{Records, When, STATE_RULE_KINDS};
 use super::{Kb, KbError, Sources};
-use crate::intake::LabKind;
+use crate::vocab::LabKind;
 use std::collections::{BTreeSet, HashMap};
 
 /// Longest passage text accepted (characters).
@@ -191,11 +191,7 @@ fn orphans(kb: &Kb) -> Vec<String> {
         .cited_sources()
         .into_iter()
         .flat_map(|(_, _, s)| s.iter().map(String::as_str))
-        .chain(
-            super::super::clinical::rules::BUILTIN_SOURCES
-                .iter()
-                .copied(),
-        )
+        .chain(crate::vocab::sources::BUILTIN_SOURCES.iter().copied())
         .collect();
     kb.records
         .passages

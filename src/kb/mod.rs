@@ -40,6 +40,8 @@ pub enum KbError {
     Invalid(Vec<String>),
     #[error("knowledge-base store at {path}: {message}")]
     Store { path: PathBuf, message: String },
+    #[error(transparent)]
+    Open(#[from] crate::store::StoreError),
 }
 
 /// Index of a drug in [`Kb::drugs`].
@@ -308,7 +310,7 @@ impl Kb {
                 ));
             }
         }
-        for builtin in crate::clinical::rules::BUILTIN_SOURCES {
+        for builtin in crate::vocab::sources::BUILTIN_SOURCES {
             if !self.passages.contains_key(builtin) {
                 problems.push(format!(
                     "kb: passage `{builtin}` is missing (the rule engine cites it for a built-in rule)"

@@ -3,9 +3,9 @@
 //! These are plain serde types; [`super::Kb`] links them (resolves drug and
 //! class references) for the rule engine.
 
-use crate::clinical::calc::HepaticGrade;
-use crate::clinical::{Kind, Severity};
 use crate::intake::Sex;
+use crate::vocab::HepaticGrade;
+use crate::vocab::{Kind, Severity};
 use serde::{Deserialize, Serialize};
 
 /// Where a record was written, for error messages (`file:line`).

@@ -7,6 +7,7 @@
 
 use super::model::{HasOrigin, Origin, Passage, Records};
 use super::{Kb, KbError, Sources};
+use crate::store::{open_db, DbOptions};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -66,35 +67,13 @@ impl KbStore {
     /// the store is waited for up to 10 s.
     pub fn open(data_dir: &Path) -> Result<KbStore, KbError> {
         let path = data_dir.join("kb.sled");
-        std::fs::create_dir_all(data_dir).map_err(|e| KbError::Io {
-            path: data_dir.to_path_buf(),
-            source: e,
-        })?;
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            match sled::Config::new()
-                .path(&path)
-                .cache_capacity(KB_CACHE_BYTES)
-                .open()
-            {
-                Ok(db) => return Ok(KbStore { db, path }),
-                // Another process (or a handle of this one whose background
-                // flusher has not exited yet) holds the lock.
-                Err(sled::Error::Io(e))
-                    if (e.kind() == std::io::ErrorKind::WouldBlock
-                        || e.to_string().contains("could not acquire lock"))
-                        && Instant::now() < deadline =>
-                {
-                    std::thread::sleep(Duration::from_millis(50));
-                }
-                Err(e) => {
-                    return Err(KbError::Store {
-                        path,
-                        message: e.to_string(),
-                    })
-                }
-            }
-        }
+        let opts = DbOptions {
+            cache_bytes: Some(KB_CACHE_BYTES),
+            background_flush: true,
+            lock_wait: Duration::from_secs(10),
+        };
+        let db = open_db("knowledge-base", &path, opts)?;
+        Ok(KbStore { db, path })
     }
 
     fn err(&self, e: impl std::fmt::Display) -> KbError {

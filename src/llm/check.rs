@@ -20,6 +20,7 @@
 //!   acknowledging. The check is lexical and per sentence, so it is a
 //!   screen, not a proof.
 
+use crate::vocab::text::contains_term;
 use std::collections::HashSet;
 use std::ops::Range;
 
@@ -411,12 +412,12 @@ const ACKNOWLEDGE_MAJOR: &[&str] = &[
 
 fn find_conflict(sentence: &str, flags: &[FlagDrugs]) -> Option<Conflict> {
     let text = strip_citations(sentence).to_lowercase();
-    let recommends = RECOMMEND.iter().any(|w| contains_word(&text, w));
+    let recommends = RECOMMEND.iter().any(|w| contains_term(&text, w));
     if !recommends {
         return None;
     }
-    let strong_ack = ACKNOWLEDGE.iter().any(|w| contains_word(&text, w));
-    let weak_ack = ACKNOWLEDGE_MAJOR.iter().any(|w| contains_word(&text, w));
+    let strong_ack = ACKNOWLEDGE.iter().any(|w| contains_term(&text, w));
+    let weak_ack = ACKNOWLEDGE_MAJOR.iter().any(|w| contains_term(&text, w));
     for flag in flags {
         let severity = flag.severity.trim().to_lowercase();
         let acknowledged = match severity.as_str() {
@@ -429,7 +430,7 @@ fn find_conflict(sentence: &str, flags: &[FlagDrugs]) -> Option<Conflict> {
         }
         if let Some(name) = flag.names.iter().find(|n| {
             let n = n.trim().to_lowercase();
-            !n.is_empty() && contains_word(&text, &n)
+            !n.is_empty() && contains_term(&text, &n)
         }) {
             return Some(Conflict {
                 drug: name.clone(),
@@ -438,34 +439,6 @@ fn find_conflict(sentence: &str, flags: &[FlagDrugs]) -> Option<Conflict> {
         }
     }
     None
-}
-
-/// `needle` in `haystack` (both lower case) at word boundaries; a trailing
-/// `*` in `needle` allows any word ending.
-fn contains_word(haystack: &str, needle: &str) -> bool {
-    let (needle, prefix) = match needle.strip_suffix('*') {
-        Some(n) => (n, true),
-        None => (needle, false),
-    };
-    if needle.is_empty() {
-        return false;
-    }
-    let is_word = |c: char| c.is_alphanumeric();
-    let mut from = 0;
-    while let Some(off) = haystack[from..].find(needle) {
-        let at = from + off;
-        let end = at + needle.len();
-        let before_ok = haystack[..at]
-            .chars()
-            .next_back()
-            .is_none_or(|c| !is_word(c));
-        let after_ok = prefix || haystack[end..].chars().next().is_none_or(|c| !is_word(c));
-        if before_ok && after_ok {
-            return true;
-        }
-        from = at + needle.chars().next().map_or(1, char::len_utf8);
-    }
-    false
 }
 
 #[cfg(test)]

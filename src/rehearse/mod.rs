@@ -263,7 +263,7 @@ fn kinds(list: &[Kind]) -> String {
 
 /// Every attempt as CSV, one row each.
 pub fn csv(attempts: &[Attempt]) -> String {
-    use crate::modes::csv_field as f;
+    use crate::tui::modes::csv_field as f;
     let mut out = String::from(
         "trainee,when,case,decision,decision_ok,found,missed,false_alarms,found_kinds,missed_kinds,false_alarm_kinds,typed\n",
     );

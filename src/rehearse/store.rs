@@ -1,32 +1,23 @@
-//! Rehearsal progress in sled (`<data>/rehearse.sled`), one JSON attempt
-//! per key `trainee \0 when \0 case`, flushed on every save. The rest of
-//! the program never names sled.
+//! Rehearsal progress (`<data>/rehearse.sled`, a [`crate::store::Store`]),
+//! one JSON attempt per key `trainee \0 when \0 case`, flushed on every
+//! save.
 
 use super::Attempt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-#[derive(Debug, thiserror::Error)]
-pub enum ProgressError {
-    #[error("rehearsal store at {path}: {message}")]
-    Open { path: PathBuf, message: String },
-    #[error("rehearsal store: {0}")]
-    Io(String),
-}
-
-fn io(e: impl std::fmt::Display) -> ProgressError {
-    ProgressError::Io(e.to_string())
-}
+use crate::store::Store;
+pub use crate::store::StoreError as ProgressError;
 
 #[derive(Debug, Clone)]
 pub struct ProgressStore {
-    db: sled::Db,
+    store: Store<Attempt>,
 }
 
 impl ProgressStore {
     pub fn open(data_dir: &Path) -> Result<ProgressStore, ProgressError> {
-        let (db, _) = crate::session::store::open_private(data_dir, "rehearse.sled")
-            .map_err(|(path, message)| ProgressError::Open { path, message })?;
-        Ok(ProgressStore { db })
+        Ok(ProgressStore {
+            store: Store::open(data_dir, "rehearse.sled", "rehearsal")?,
+        })
     }
 
     fn key(a: &Attempt) -> Vec<u8> {
@@ -34,21 +25,17 @@ impl ProgressStore {
     }
 
     pub fn save(&self, attempt: &Attempt) -> Result<(), ProgressError> {
-        let bytes = serde_json::to_vec(attempt).map_err(io)?;
-        self.db.insert(Self::key(attempt), bytes).map_err(io)?;
-        self.db.flush().map_err(io)?;
-        Ok(())
+        self.store.put(&Self::key(attempt), attempt)
     }
 
     /// Every attempt of `trainee` (all trainees when `None`), oldest first.
     pub fn attempts(&self, trainee: Option<&str>) -> Vec<Attempt> {
-        let iter = match trainee {
-            Some(t) => self.db.scan_prefix(format!("{t}\0").as_bytes()),
-            None => self.db.iter(),
-        };
-        let mut out: Vec<Attempt> = iter
-            .filter_map(Result::ok)
-            .filter_map(|(_, v)| serde_json::from_slice(&v).ok())
+        let prefix = trainee.map(|t| format!("{t}\0")).unwrap_or_default();
+        let mut out: Vec<Attempt> = self
+            .store
+            .scan(prefix.as_bytes())
+            .into_iter()
+            .map(|(_, a)| a)
             .collect();
         out.sort_by(|a: &Attempt, b| a.when.cmp(&b.when).then(a.trainee.cmp(&b.trainee)));
         out

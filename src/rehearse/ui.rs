@@ -13,8 +13,8 @@ use super::{
 use crate::catalogue::Catalogue;
 use crate::clinical::{Flag, Kind};
 use crate::kb::Kb;
-use crate::modes::{block, chrome, edit_line, Flow, Mode, ModelsOverlay};
 use crate::tui::keys::Key;
+use crate::tui::modes::{block, chrome, edit_line, Flow, Mode, ModelsOverlay};
 use crate::tui::theme::Theme;
 use crate::tui::views::{truncate, wrap};
 use crossterm::event::KeyCode;
@@ -793,7 +793,7 @@ pub fn run(global: &crate::cli::Global, o: RehearseOptions) -> anyhow::Result<i3
         if path.as_os_str() == "-" {
             print!("{text}");
         } else {
-            crate::modes::write_private(path, &text)?;
+            crate::tui::modes::write_private(path, &text)?;
             eprintln!(
                 "{} attempt(s) written to {}",
                 attempts.len(),
@@ -813,7 +813,7 @@ pub fn run(global: &crate::cli::Global, o: RehearseOptions) -> anyhow::Result<i3
     let theme = Theme::load(o.theme.as_deref(), no_color)?;
     let (kb, _) = global.open_kb()?;
     let mut app = RehearseApp::new(theme, Arc::new(kb), library, Some(store), o.trainee);
-    crate::modes::run(&mut app)?;
+    crate::tui::modes::run(&mut app)?;
     let total = Totals::of(&app.attempts());
     if !app.trainee.is_empty() {
         println!(

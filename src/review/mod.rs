@@ -220,7 +220,7 @@ pub fn markdown(rows: &[ConditionRow]) -> String {
 
 /// Every answer's rubric as CSV, unblinded.
 pub fn csv(eval_dir: &str, items: &[Item], rubrics: &BTreeMap<String, Rubric>) -> String {
-    use crate::modes::csv_field as f;
+    use crate::tui::modes::csv_field as f;
     let mut out = String::from("eval_dir,answer,case,backend,model,rag");
     for c in CRITERIA {
         out.push_str(&format!(",{c}"));

@@ -1,26 +1,16 @@
-//! Review scores in sled (`<data>/review.sled`), one JSON rubric per key
-//! `eval dir \0 answer key`, flushed as entered. The rest of the program
-//! never names sled.
+//! Review scores (`<data>/review.sled`, a [`crate::store::Store`]), one
+//! JSON rubric per key `eval dir \0 answer key`, flushed as entered.
 
 use super::Rubric;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-#[derive(Debug, thiserror::Error)]
-pub enum ReviewStoreError {
-    #[error("review store at {path}: {message}")]
-    Open { path: PathBuf, message: String },
-    #[error("review store: {0}")]
-    Io(String),
-}
-
-fn io(e: impl std::fmt::Display) -> ReviewStoreError {
-    ReviewStoreError::Io(e.to_string())
-}
+use crate::store::Store;
+pub use crate::store::StoreError as ReviewStoreError;
 
 #[derive(Debug, Clone)]
 pub struct ReviewStore {
-    db: sled::Db,
+    store: Store<Rubric>,
 }
 
 /// The key of an eval run: its directory, made absolute when it exists.
@@ -33,9 +23,9 @@ pub fn run_key(eval_dir: &Path) -> String {
 
 impl ReviewStore {
     pub fn open(data_dir: &Path) -> Result<ReviewStore, ReviewStoreError> {
-        let (db, _) = crate::session::store::open_private(data_dir, "review.sled")
-            .map_err(|(path, message)| ReviewStoreError::Open { path, message })?;
-        Ok(ReviewStore { db })
+        Ok(ReviewStore {
+            store: Store::open(data_dir, "review.sled", "review")?,
+        })
     }
 
     fn key(run: &str, answer: &str) -> Vec<u8> {
@@ -43,22 +33,18 @@ impl ReviewStore {
     }
 
     pub fn save(&self, run: &str, answer: &str, r: &Rubric) -> Result<(), ReviewStoreError> {
-        let bytes = serde_json::to_vec(r).map_err(io)?;
-        self.db.insert(Self::key(run, answer), bytes).map_err(io)?;
-        self.db.flush().map_err(io)?;
-        Ok(())
+        self.store.put(&Self::key(run, answer), r)
     }
 
     /// Every rubric of one eval run, by answer key.
     pub fn load_run(&self, run: &str) -> BTreeMap<String, Rubric> {
         let prefix = format!("{run}\0");
-        self.db
-            .scan_prefix(prefix.as_bytes())
-            .filter_map(Result::ok)
-            .filter_map(|(k, v)| {
-                let k = String::from_utf8(k.to_vec()).ok()?;
-                let answer = k.strip_prefix(&prefix)?.to_string();
-                Some((answer, serde_json::from_slice(&v).ok()?))
+        self.store
+            .scan(prefix.as_bytes())
+            .into_iter()
+            .filter_map(|(k, r)| {
+                let k = String::from_utf8(k).ok()?;
+                Some((k.strip_prefix(&prefix)?.to_string(), r))
             })
             .collect()
     }

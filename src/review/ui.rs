@@ -4,8 +4,8 @@
 
 use super::store::{run_key, ReviewStore};
 use super::{blind_order, load_items, markdown, summarise, Item, Rubric, CRITERIA};
-use crate::modes::{block, chrome, edit_line, Flow, Mode};
 use crate::tui::keys::Key;
+use crate::tui::modes::{block, chrome, edit_line, Flow, Mode};
 use crate::tui::theme::Theme;
 use crate::tui::views::{truncate, wrap};
 use crossterm::event::{KeyCode, KeyModifiers};
@@ -406,7 +406,7 @@ fn write_out(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
     if path.as_os_str() == "-" {
         print!("{text}");
     } else {
-        crate::modes::write_private(path, text)?;
+        crate::tui::modes::write_private(path, text)?;
         eprintln!("written: {}", path.display());
     }
     Ok(())
@@ -442,7 +442,7 @@ pub fn run(global: &crate::cli::Global, o: ReviewOptions) -> anyhow::Result<i32>
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let theme = Theme::load(o.theme.as_deref(), no_color)?;
     let mut app = ReviewApp::new(theme, run, items, Some(store));
-    crate::modes::run(&mut app)?;
+    crate::tui::modes::run(&mut app)?;
     println!(
         "{} of {} answers reviewed.\n\n{}",
         app.reviewed(),

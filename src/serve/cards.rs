@@ -5,7 +5,6 @@ use crate::clinical::{Flag, Indicator};
 use crate::kb::Kb;
 use crate::pipeline::Assessment;
 use serde_json::{json, Value};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 /// CDS Hooks: "One-sentence, <140-character summary message".
 pub const SUMMARY_MAX_CHARS: usize = 139;
@@ -20,40 +19,9 @@ pub fn truncate(s: &str, max_chars: usize) -> String {
     format!("{}…", cut.trim_end())
 }
 
-/// A random (version 4) uuid for cards and suggestions. Uses the standard
-/// library's randomly keyed hasher; card ids need uniqueness, not secrecy.
+/// A random (version 4) uuid for cards and suggestions.
 pub fn uuid_v4() -> String {
-    use std::collections::hash_map::RandomState;
-    use std::hash::{BuildHasher, Hasher};
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(0);
-    let state = RandomState::new();
-    let mut words = [0u64; 2];
-    for (i, w) in words.iter_mut().enumerate() {
-        let mut h = state.build_hasher();
-        h.write_u64(n);
-        h.write_u64(nanos);
-        h.write_usize(i);
-        *w = h.finish();
-    }
-    let mut b = [0u8; 16];
-    b[..8].copy_from_slice(&words[0].to_le_bytes());
-    b[8..].copy_from_slice(&words[1].to_le_bytes());
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..]
-    )
+    uuid::Uuid::new_v4().to_string()
 }
 
 fn indicator(i: Indicator) -> &'static str {

@@ -190,6 +190,20 @@ async fn auth(State(state): State<Arc<AppState>>, req: Request, next: Next) -> R
     next.run(req).await
 }
 
+/// The observations prefetch query: every LOINC code the importer reads
+/// (the lab table's and the patient observations'), so an EHR that follows
+/// the template sends everything the rules can use.
+pub fn observations_prefetch() -> String {
+    let codes: Vec<String> = crate::fhir::import::loinc_codes()
+        .iter()
+        .map(|(code, _)| format!("{}|{code}", crate::fhir::model::LOINC))
+        .collect();
+    format!(
+        "Observation?patient={{{{context.patientId}}}}&code={}",
+        codes.join(",")
+    )
+}
+
 /// The discovery document.
 pub fn discovery_document() -> Value {
     let prefetch = json!({
@@ -197,7 +211,7 @@ pub fn discovery_document() -> Value {
         "medications": "MedicationRequest?patient={{context.patientId}}&status=active",
         "allergies": "AllergyIntolerance?patient={{context.patientId}}",
         "conditions": "Condition?patient={{context.patientId}}",
-        "observations": "Observation?patient={{context.patientId}}&code=http://loinc.org|29463-7,http://loinc.org|8302-2,http://loinc.org|2160-0,http://loinc.org|98979-8,http://loinc.org|2823-3,http://loinc.org|2951-2,http://loinc.org|1742-6,http://loinc.org|1920-8,http://loinc.org|1975-2,http://loinc.org|1751-7,http://loinc.org|6301-6,http://loinc.org|8636-3,http://loinc.org|777-3,http://loinc.org|82810-3,http://loinc.org|63895-7",
+        "observations": observations_prefetch(),
     });
     let description = "Deterministic prescribing checks for the draft medication orders: interactions, renal and hepatic limits, pregnancy, lactation, older adults (Beers), allergies, duplicate therapy, dose limits and lab rules, each citing its sources.";
     let services: Vec<Value> = ["order-select", "order-sign"]
@@ -394,4 +408,42 @@ pub async fn serve(listener: tokio::net::TcpListener, router: Router) -> std::io
             let _ = tokio::signal::ctrl_c().await;
         })
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    /// Issue 22: the template asked for 15 codes while the importer read
+    /// 26; no creatinine sent under 38483-4 or 14682-9, nor an eGFR but
+    /// one, was requested, so every renal rule said "not checked".
+    #[test]
+    fn prefetch_requests_every_loinc_code_the_importer_reads() {
+        let doc = super::discovery_document();
+        let query = doc["services"][0]["prefetch"]["observations"]
+            .as_str()
+            .expect("observations prefetch");
+        assert!(query.starts_with("Observation?patient={{context.patientId}}&code="));
+        let (_, codes) = query.split_once("&code=").expect("code parameter");
+        let requested: BTreeSet<&str> = codes
+            .split(',')
+            .map(|c| c.strip_prefix("http://loinc.org|").expect("LOINC system"))
+            .collect();
+        let read: BTreeSet<&str> = crate::fhir::import::loinc_codes()
+            .iter()
+            .map(|(c, _)| *c)
+            .collect();
+        assert_eq!(requested, read);
+        for code in [
+            "2160-0", "38483-4", "14682-9", "98979-8", "62238-1", "33914-3",
+        ] {
+            assert!(requested.contains(code), "{code}");
+        }
+        // The importer reads every code of the lab table.
+        for spec in &crate::vocab::LABS {
+            for l in spec.loinc {
+                assert!(read.contains(l.code), "{} {}", spec.name, l.code);
+            }
+        }
+    }
 }

@@ -6,6 +6,7 @@
 use crate::intake::case_file::{AllergyFile, CaseFile, LabsFile, MedicationFile, PatientFile};
 use crate::intake::units;
 use crate::intake::{fmt_num, Case, FieldError};
+use crate::vocab::lab::{LabKind, LabSpec, LABS};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -17,19 +18,18 @@ pub const LISTS: [(&str, &[&str]); 4] = [
     ("proposed", &["drug", "dose", "frequency", "indication"]),
 ];
 
-/// Lab fields: (key, label, unit); creatinine is separate (unit toggle).
-pub const LABS: [(&str, &str, &str); 10] = [
-    ("labs.egfr", "eGFR (reported)", "mL/min/1.73m2"),
-    ("labs.potassium_mmol_l", "Potassium", "mmol/L"),
-    ("labs.sodium_mmol_l", "Sodium", "mmol/L"),
-    ("labs.alt_u_l", "ALT", "U/L"),
-    ("labs.ast_u_l", "AST", "U/L"),
-    ("labs.bilirubin_mg_dl", "Bilirubin", "mg/dL"),
-    ("labs.albumin_g_dl", "Albumin", "g/dL"),
-    ("labs.inr", "INR", ""),
-    ("labs.qtc_ms", "QTc", "ms"),
-    ("labs.platelets_10e9_l", "Platelets", "x10^9/L"),
-];
+/// The draft key of creatinine, whose unit the form toggles (mg/dL or
+/// µmol/L, the two case-file fields of its row in the lab table).
+pub const CREATININE_KEY: &str = "labs.creatinine";
+
+/// The labs the form shows as plain number fields in their canonical unit
+/// (every lab of the table but creatinine, which has the unit toggle),
+/// with their draft key (= case-file key).
+pub fn plain_labs() -> impl Iterator<Item = (&'static str, &'static LabSpec)> {
+    LABS.iter()
+        .filter(|s| s.kind != LabKind::Creatinine)
+        .map(|s| (s.key, s))
+}
 
 /// The key of a field of entry `i` of a list (`proposed[0].drug`,
 /// `conditions[2]`).
@@ -141,7 +141,7 @@ impl Draft {
 
     /// Switches mg/dL <-> µmol/L, converting the typed value.
     pub fn toggle_creatinine_unit(&mut self) {
-        let v = self.get("labs.creatinine").trim().parse::<f64>().ok();
+        let v = self.get(CREATININE_KEY).trim().parse::<f64>().ok();
         self.creatinine_umol = !self.creatinine_umol;
         if let Some(v) = v {
             let c = if self.creatinine_umol {
@@ -149,7 +149,7 @@ impl Draft {
             } else {
                 (units::creatinine_umol_to_mg_dl(v) * 100.0).round() / 100.0
             };
-            self.set("labs.creatinine", fmt_num(c));
+            self.set(CREATININE_KEY, fmt_num(c));
         }
     }
 
@@ -185,11 +185,11 @@ impl Draft {
         let l = &file.labs;
         if l.creatinine_umol_l.is_some() && l.creatinine_mg_dl.is_none() {
             d.creatinine_umol = true;
-            d.set("labs.creatinine", num(l.creatinine_umol_l));
+            d.set(CREATININE_KEY, num(l.creatinine_umol_l));
         } else {
-            d.set("labs.creatinine", num(l.creatinine_mg_dl));
+            d.set(CREATININE_KEY, num(l.creatinine_mg_dl));
         }
-        for (key, _, _) in LABS {
+        for (key, _) in plain_labs() {
             d.set(key, num(l.field(key)));
         }
         let set_rows = |d: &mut Draft, list: &str, n: usize| {
@@ -300,13 +300,13 @@ impl Draft {
             trimester: trimester.map(|t| t as i64),
             breastfeeding: self.flag("patient.breastfeeding", &mut errors),
         };
-        let creat = self.number("labs.creatinine", &mut errors);
+        let creat = self.number(CREATININE_KEY, &mut errors);
         let mut labs = LabsFile {
             creatinine_mg_dl: creat.filter(|_| !self.creatinine_umol),
             creatinine_umol_l: creat.filter(|_| self.creatinine_umol),
             ..LabsFile::default()
         };
-        for (key, _, _) in LABS {
+        for (key, _) in plain_labs() {
             let v = self.number(key, &mut errors);
             if let Some(slot) = labs.field_mut(key) {
                 *slot = v;
@@ -438,7 +438,7 @@ impl RowMap {
     pub fn to_draft(&self, field: &str) -> String {
         let field = match field {
             "patient.weight_kg" | "patient.weight_lb" => "patient.weight",
-            "labs.creatinine_mg_dl" | "labs.creatinine_umol_l" => "labs.creatinine",
+            "labs.creatinine_mg_dl" | "labs.creatinine_umol_l" => CREATININE_KEY,
             f => f,
         };
         let Some((list, rest)) = field.split_once('[') else {
@@ -470,6 +470,28 @@ mod tests {
         d.set("labs.creatinine", "2.1");
         d.set("proposed[0].drug", "metformin");
         d
+    }
+
+    /// Every lab of the table reaches the form and comes back: a value
+    /// typed in its field is in the validated case, and a case file's
+    /// value shows in the draft.
+    #[test]
+    fn every_lab_of_the_table_round_trips() {
+        for spec in &LABS {
+            let mid = (spec.range.0 + spec.range.1) / 2.0;
+            let mut d = metformin();
+            let key = if spec.kind == LabKind::Creatinine {
+                CREATININE_KEY
+            } else {
+                spec.key
+            };
+            d.set(key, fmt_num(mid));
+            let case = d.validate("t").expect("valid");
+            let got = case.labs.get(spec.kind).expect("lab reaches the case");
+            assert!((got - mid).abs() < 0.01, "{}: {got} vs {mid}", spec.name);
+            let back = Draft::from_case_file(&CaseFile::from_case(&case));
+            assert_eq!(back.get(key), fmt_num(got), "{}", spec.name);
+        }
     }
 
     #[test]

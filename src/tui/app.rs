@@ -19,8 +19,7 @@ use super::views::sources::SourcesView;
 use super::views::trace::TraceView;
 use super::views::{help, truncate, Ctx, EventState, View};
 use crate::kb::Kb;
-use crate::llm::check::{check_answer, FlagDrugs};
-use crate::llm::{FinishReason, GenEvent, GenRequest, Generator};
+use crate::llm::{FinishReason, GenEvent, Generator};
 use crate::pipeline::{self, Assessment};
 use crate::session::export::{self, AnswerNote};
 use crate::session::{Draft, Session, SessionStore, Stage};
@@ -79,7 +78,6 @@ pub struct Results {
     pub sources: SourcesView,
     pub answer: AnswerView,
     pub trace: TraceView,
-    flag_drugs: Vec<FlagDrugs>,
     cancels: Vec<CancellationToken>,
     extra_trace: Vec<(String, String)>,
 }
@@ -99,7 +97,7 @@ pub struct App {
     pub results: Option<Results>,
     pub help: bool,
     /// The open-model catalogue overlay (`M` on home and results).
-    pub models: Option<crate::modes::ModelsOverlay>,
+    pub models: Option<crate::tui::modes::ModelsOverlay>,
     pub status: String,
     pub quit: bool,
     pending_check: bool,
@@ -207,7 +205,7 @@ impl App {
     pub fn open_case(&mut self, path: &std::path::Path) {
         // A TOML case file or a FHIR R4 bundle (told apart by content).
         let (file, imported) =
-            match crate::intake::load_case_file_any(path, &crate::intake::LoadOptions::default()) {
+            match crate::load::load_case_file_any(path, &crate::load::LoadOptions::default()) {
                 Ok(f) => f,
                 Err(e) => {
                     self.status = e.to_string();
@@ -305,10 +303,10 @@ impl App {
             GenEvent::Token(t) => {
                 arm.state = ArmState::Streaming;
                 arm.text.push_str(&t);
-                arm.check = Some(check_answer(&arm.text, &arm.citable, &r.flag_drugs));
+                arm.check = Some(arm.checker.check(&arm.text));
             }
             GenEvent::Done(stats) => {
-                arm.check = Some(check_answer(&arm.text, &arm.citable, &r.flag_drugs));
+                arm.check = Some(arm.checker.check(&arm.text));
                 let label = arm.label();
                 r.extra_trace.push((
                     "model".into(),
@@ -371,7 +369,9 @@ impl App {
         };
         self.next_id += 1;
         let id = self.next_id;
-        let built = crate::answer::prompt_for(&r.assessment, kb, rag, None);
+        let job =
+            crate::answer::AnswerJob::new(&r.assessment, kb, crate::answer::Ask::default_for(rag));
+        let built = &job.prompt;
         r.extra_trace.push((
             "prompt".into(),
             format!(
@@ -392,7 +392,7 @@ impl App {
         *arm = Arm {
             rag,
             id,
-            citable: built.citable_ids.clone(),
+            checker: job.checker.clone(),
             ..Arm::default()
         };
         let Some(generator) = self.generator.clone() else {
@@ -411,18 +411,18 @@ impl App {
         let cancel = CancellationToken::new();
         r.cancels.push(cancel.clone());
         let tx = self.env.tx.clone();
-        let request = GenRequest::new(built.messages);
         handle.spawn(async move {
-            let (gtx, mut grx) = tokio::sync::mpsc::channel(64);
-            let forward = async {
-                while let Some(event) = grx.recv().await {
-                    if tx.send(WorkerMsg::Gen { id, event }).is_err() {
-                        break;
-                    }
-                }
-            };
-            let run = generator.generate(request, gtx, cancel);
-            let (_result, ()) = futures::join!(run, forward);
+            // Every event goes to the app as it happens; the job's own
+            // result (the same text, checked by the same checker) is not
+            // needed here.
+            let _ = job
+                .run(generator.as_ref(), cancel, |event| {
+                    let _ = tx.send(WorkerMsg::Gen {
+                        id,
+                        event: event.clone(),
+                    });
+                })
+                .await;
         });
     }
 
@@ -454,7 +454,6 @@ impl App {
             assessment.flags.len(),
             assessment.not_checked.len()
         );
-        let flag_drugs = crate::answer::conflict_targets(&assessment, &kb);
         let mut results = Results {
             flags: FlagsView {
                 flags: assessment.flags.clone(),
@@ -466,7 +465,6 @@ impl App {
             trace: TraceView::default(),
             assessment,
             focus: Pane::Flags,
-            flag_drugs,
             cancels: Vec::new(),
             extra_trace: Vec::new(),
         };
@@ -688,7 +686,7 @@ impl App {
             (_, Action::ForceQuit | Action::Quit) => self.quit = true,
             (_, Action::Help) => self.help = true,
             (_, Action::Models) => match crate::catalogue::Catalogue::bundled() {
-                Ok(c) => self.models = Some(crate::modes::ModelsOverlay::new(c)),
+                Ok(c) => self.models = Some(crate::tui::modes::ModelsOverlay::new(c)),
                 Err(e) => self.status = e.to_string(),
             },
             (Screen::Home, Action::NewSession) => self.new_session(),

@@ -21,8 +21,10 @@
 
 pub mod action;
 pub mod app;
+pub mod demo;
 pub mod event;
 pub mod keys;
+pub mod modes;
 pub mod strings;
 pub mod theme;
 pub mod views;
@@ -46,7 +48,7 @@ pub struct TuiOptions {
     /// Export directory (default `<data>/sessions`).
     pub out: Option<PathBuf>,
     /// A demo script to play into the app (`rxguide demo`).
-    pub demo: Option<crate::demo::Player>,
+    pub demo: Option<crate::tui::demo::Player>,
     /// Record the keystrokes into this demo script (`--record`).
     pub record: Option<PathBuf>,
 }
@@ -125,10 +127,9 @@ pub fn run(opts: TuiOptions) -> anyhow::Result<i32> {
         if let Some(case) = &opts.case {
             app.open_case(case);
         }
-        let recorder = opts
-            .record
-            .clone()
-            .map(|p| crate::demo::Recorder::new(p, opts.case.clone(), opts.backend.kind.as_str()));
+        let recorder = opts.record.clone().map(|p| {
+            crate::tui::demo::Recorder::new(p, opts.case.clone(), opts.backend.kind.as_str())
+        });
         let result = run_loop(terminal, &mut app, rx, opts.demo.clone(), recorder).await;
         drop(guard);
         tracing::info!("rxguide tui stopped");
@@ -242,8 +243,8 @@ async fn run_loop(
     mut terminal: ratatui::DefaultTerminal,
     app: &mut App,
     mut rx: WorkerRx,
-    mut demo: Option<crate::demo::Player>,
-    mut recorder: Option<crate::demo::Recorder>,
+    mut demo: Option<crate::tui::demo::Player>,
+    mut recorder: Option<crate::tui::demo::Recorder>,
 ) -> anyhow::Result<()> {
     let result = run_events(&mut terminal, app, &mut rx, &mut demo, &mut recorder).await;
     if let Some(r) = &recorder {
@@ -259,8 +260,8 @@ async fn run_events(
     terminal: &mut ratatui::DefaultTerminal,
     app: &mut App,
     rx: &mut WorkerRx,
-    demo: &mut Option<crate::demo::Player>,
-    recorder: &mut Option<crate::demo::Recorder>,
+    demo: &mut Option<crate::tui::demo::Player>,
+    recorder: &mut Option<crate::tui::demo::Recorder>,
 ) -> anyhow::Result<()> {
     let mut events = crossterm::event::EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_millis(250));
@@ -292,7 +293,9 @@ async fn run_events(
         };
         #[cfg(not(unix))]
         let signalled = std::future::pending::<()>();
-        let deadline = demo.as_ref().and_then(crate::demo::Player::next_deadline);
+        let deadline = demo
+            .as_ref()
+            .and_then(crate::tui::demo::Player::next_deadline);
         let demo_due = async move {
             match deadline {
                 Some(t) => tokio::time::sleep_until(t.into()).await,

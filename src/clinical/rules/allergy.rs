@@ -7,7 +7,7 @@ use crate::kb::DrugId;
 use std::collections::BTreeSet;
 
 /// The passage behind the built-in same-drug / same-class rule.
-pub const DOCUMENTED_SOURCE: &str = "allergy-documented-class";
+pub use crate::vocab::sources::ALLERGY_DOCUMENTED_CLASS as DOCUMENTED_SOURCE;
 
 pub fn check(ctx: &Context<'_>, out: &mut Findings) {
     for allergy in &ctx.case.allergies {

@@ -7,7 +7,7 @@ use crate::kb::DrugId;
 use std::collections::BTreeSet;
 
 /// The passage behind the built-in same-drug rule.
-pub const SAME_DRUG_SOURCE: &str = "duplicate-same-drug";
+pub use crate::vocab::sources::DUPLICATE_SAME_DRUG as SAME_DRUG_SOURCE;
 
 pub fn check(ctx: &Context<'_>, out: &mut Findings) {
     let with_ingredients = |id: DrugId| -> BTreeSet<DrugId> {

@@ -24,12 +24,8 @@ use crate::intake::{Case, MedicationOrder};
 use crate::kb::{DrugId, Kb};
 use std::collections::BTreeMap;
 
-/// Passages the engine cites for built-in rules; every kb must have them.
-pub const BUILTIN_SOURCES: [&str; 3] = [
-    allergy::DOCUMENTED_SOURCE,
-    duplicate::SAME_DRUG_SOURCE,
-    unknown::SOURCE,
-];
+pub use crate::vocab::sources::BUILTIN_SOURCES;
+pub use crate::vocab::text::contains_term;
 
 /// A drug of the case matched (or not) against the vocabulary.
 #[derive(Debug, Clone)]
@@ -235,33 +231,6 @@ pub fn fill(template: &str, vars: &[(&str, &str)]) -> String {
         s = s.replace(&format!("{{{k}}}"), v);
     }
     s
-}
-
-/// Whole-word, case-insensitive containment (`haystack` already lower case).
-pub fn contains_term(haystack: &str, term: &str) -> bool {
-    let term = term.to_lowercase();
-    if term.is_empty() {
-        return false;
-    }
-    let bytes = haystack.as_bytes();
-    let mut start = 0;
-    while let Some(pos) = haystack[start..].find(&term) {
-        let at = start + pos;
-        let end = at + term.len();
-        let before_ok = at == 0 || !bytes[at - 1].is_ascii_alphanumeric();
-        let after_ok = end >= bytes.len() || !bytes[end].is_ascii_alphanumeric();
-        if before_ok && after_ok {
-            return true;
-        }
-        start = at + term.len().max(1);
-        if start >= haystack.len() {
-            break;
-        }
-        while !haystack.is_char_boundary(start) {
-            start += 1;
-        }
-    }
-    false
 }
 
 #[cfg(test)]

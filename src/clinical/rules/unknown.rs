@@ -5,7 +5,7 @@ use super::{Context, Finding, Findings};
 use crate::clinical::{Kind, Severity};
 
 /// The passage explaining why an unrecognised name cannot be checked.
-pub const SOURCE: &str = "kb-unknown-drug-name";
+pub use crate::vocab::sources::UNKNOWN_DRUG_NAME as SOURCE;
 
 pub fn check(ctx: &Context<'_>, out: &mut Findings) {
     for r in ctx.proposed.iter().chain(&ctx.current) {

@@ -37,8 +37,9 @@ pub struct Arm {
     pub text: String,
     pub state: ArmState,
     pub check: Option<AnswerCheck>,
-    /// Ids the model was shown (citable).
-    pub citable: Vec<String>,
+    /// The answer job's checker: the ids the model was shown (citable)
+    /// and the flags the answer must not contradict.
+    pub checker: crate::answer::Checker,
 }
 
 impl Arm {

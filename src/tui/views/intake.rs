@@ -7,7 +7,7 @@
 
 use super::{follow, truncate, Ctx, EventState, View};
 use crate::intake::FieldError;
-use crate::session::draft::{row_key, LABS};
+use crate::session::draft::{plain_labs, row_key, CREATININE_KEY};
 use crate::session::Draft;
 use crate::tui::action::Action;
 use crate::tui::keys::{Context, Key};
@@ -94,8 +94,8 @@ pub fn fields(draft: &Draft, step: usize) -> Vec<Field> {
         ],
         1 => {
             let mut v = vec![field(
-                "labs.creatinine",
-                "Creatinine",
+                CREATININE_KEY,
+                crate::vocab::lab::spec(crate::vocab::LabKind::Creatinine).label,
                 if draft.creatinine_umol {
                     "µmol/L  (ctrl-u: mg/dL)"
                 } else {
@@ -103,7 +103,7 @@ pub fn fields(draft: &Draft, step: usize) -> Vec<Field> {
                 },
                 Kind::Number,
             )];
-            v.extend(LABS.iter().map(|(k, l, u)| field(*k, l, u, Kind::Number)));
+            v.extend(plain_labs().map(|(k, s)| field(k, s.label, s.unit, Kind::Number)));
             v
         }
         _ => {
@@ -422,7 +422,7 @@ impl View for IntakeView {
             Some(Action::ToggleUnit) => {
                 match f.key.as_str() {
                     "patient.weight" => self.edit(Draft::toggle_weight_unit),
-                    "labs.creatinine" => self.edit(Draft::toggle_creatinine_unit),
+                    CREATININE_KEY => self.edit(Draft::toggle_creatinine_unit),
                     _ => {}
                 }
                 EventState::CONSUMED
@@ -569,9 +569,7 @@ impl View for IntakeView {
     fn hints(&self) -> Vec<Action> {
         let mut v = vec![Action::NextField, Action::NextStep, Action::Check];
         match self.current().map(|f| f.key) {
-            Some(k) if k == "patient.weight" || k == "labs.creatinine" => {
-                v.push(Action::ToggleUnit)
-            }
+            Some(k) if k == "patient.weight" || k == CREATININE_KEY => v.push(Action::ToggleUnit),
             _ => {}
         }
         if step_list(self.step).is_some() {

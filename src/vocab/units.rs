@@ -1,4 +1,5 @@
-//! Unit conversions shared by case files, FHIR import and the intake form.
+//! Unit conversions shared by the lab table, case files, FHIR import and
+//! the intake form.
 
 /// Serum creatinine: 1 mg/dL = 88.4 µmol/L.
 pub const CREATININE_UMOL_PER_MG_DL: f64 = 88.4;
@@ -40,6 +41,20 @@ pub fn bilirubin_umol_to_mg_dl(umol_l: f64) -> f64 {
     umol_l / BILIRUBIN_UMOL_PER_MG_DL
 }
 
+pub fn bilirubin_mg_dl_to_umol(mg_dl: f64) -> f64 {
+    mg_dl * BILIRUBIN_UMOL_PER_MG_DL
+}
+
+/// Albumin g/dL -> g/L.
+pub fn albumin_g_dl_to_g_l(g_dl: f64) -> f64 {
+    g_dl * 10.0
+}
+
+/// Milliseconds -> seconds.
+pub fn ms_to_s(ms: f64) -> f64 {
+    ms / 1000.0
+}
+
 /// Grams -> kilograms (body weight given in g, as some FHIR servers do).
 pub fn g_to_kg(g: f64) -> f64 {
     g / 1000.0
@@ -55,23 +70,13 @@ pub fn s_to_ms(s: f64) -> f64 {
     s * 1000.0
 }
 
-/// Physiological limits accepted for each input, inclusive. Values outside
-/// are almost certainly typing or unit errors.
+/// Physiological limits accepted for the patient's inputs, inclusive.
+/// Values outside are almost certainly typing or unit errors. Each lab's
+/// range is in its row of [`crate::vocab::lab::LABS`].
 pub mod limits {
     pub const AGE: (f64, f64) = (0.0, 120.0);
     pub const WEIGHT_KG: (f64, f64) = (0.3, 500.0);
     pub const HEIGHT_CM: (f64, f64) = (20.0, 272.0);
-    pub const CREATININE_MG_DL: (f64, f64) = (0.1, 25.0);
-    pub const EGFR: (f64, f64) = (1.0, 200.0);
-    pub const POTASSIUM: (f64, f64) = (1.5, 10.0);
-    pub const SODIUM: (f64, f64) = (100.0, 200.0);
-    pub const ALT: (f64, f64) = (0.0, 10_000.0);
-    pub const AST: (f64, f64) = (0.0, 10_000.0);
-    pub const BILIRUBIN_MG_DL: (f64, f64) = (0.0, 50.0);
-    pub const ALBUMIN_G_DL: (f64, f64) = (0.5, 7.0);
-    pub const INR: (f64, f64) = (0.5, 20.0);
-    pub const QTC_MS: (f64, f64) = (250.0, 800.0);
-    pub const PLATELETS: (f64, f64) = (0.0, 2_000.0);
 }
 
 #[cfg(test)]

@@ -1,10 +1,12 @@
 //! One loader for every intake file: a TOML case file or a FHIR R4 JSON
 //! bundle, told apart by content (JSON starts with `{`). `check`, `export`
-//! and the TUI's "open" use it, so they accept the same files.
+//! and the TUI's "open" use it, so they accept the same files. It sits
+//! above both [`crate::intake`] and [`crate::fhir`], which know nothing of
+//! each other's loaders.
 
-use super::case_file::{parse_case_file, CaseError, CaseFile, MedicationFile};
-use super::Case;
 use crate::fhir::{import_json, FhirError, ImportOptions, ImportReport, Importer, Role};
+use crate::intake::case_file::{parse_case_file, CaseError, CaseFile, MedicationFile};
+use crate::intake::Case;
 use chrono::NaiveDate;
 use std::path::{Path, PathBuf};
 

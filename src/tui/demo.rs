@@ -428,7 +428,7 @@ impl Recorder {
 
     /// Writes the script (user-only: it can hold what was typed).
     pub fn save(&self) -> std::io::Result<()> {
-        crate::modes::write_private(&self.path, &self.script.to_toml())
+        crate::tui::modes::write_private(&self.path, &self.script.to_toml())
     }
 }
 

@@ -1,0 +1,134 @@
+//! The words of a flag: its kind, its severity and the CDS Hooks
+//! indicator that severity maps to.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// The kinds of flag of the `check --json` contract (plus `condition`, an
+/// extension for drug-disease rules outside the older-adult criteria).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    Interaction,
+    Renal,
+    Hepatic,
+    Allergy,
+    Pregnancy,
+    Lactation,
+    Beers,
+    Duplicate,
+    Dose,
+    Lab,
+    Condition,
+    UnknownDrug,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 12] = [
+        Kind::Interaction,
+        Kind::Renal,
+        Kind::Hepatic,
+        Kind::Allergy,
+        Kind::Pregnancy,
+        Kind::Lactation,
+        Kind::Beers,
+        Kind::Duplicate,
+        Kind::Dose,
+        Kind::Lab,
+        Kind::Condition,
+        Kind::UnknownDrug,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Interaction => "interaction",
+            Kind::Renal => "renal",
+            Kind::Hepatic => "hepatic",
+            Kind::Allergy => "allergy",
+            Kind::Pregnancy => "pregnancy",
+            Kind::Lactation => "lactation",
+            Kind::Beers => "beers",
+            Kind::Duplicate => "duplicate",
+            Kind::Dose => "dose",
+            Kind::Lab => "lab",
+            Kind::Condition => "condition",
+            Kind::UnknownDrug => "unknown-drug",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Seriousness, least serious first so that `Ord` ranks them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Minor,
+    Moderate,
+    Major,
+    Contraindicated,
+}
+
+impl Severity {
+    pub const ACCEPTED: &'static str = "contraindicated, major, moderate, minor";
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Minor => "minor",
+            Severity::Moderate => "moderate",
+            Severity::Major => "major",
+            Severity::Contraindicated => "contraindicated",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Severity> {
+        match s {
+            "minor" => Some(Severity::Minor),
+            "moderate" => Some(Severity::Moderate),
+            "major" => Some(Severity::Major),
+            "contraindicated" => Some(Severity::Contraindicated),
+            _ => None,
+        }
+    }
+
+    /// A symbol that carries the severity without colour.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Severity::Contraindicated => "XX",
+            Severity::Major => "!!",
+            Severity::Moderate => "! ",
+            Severity::Minor => "i ",
+        }
+    }
+
+    pub fn indicator(self) -> Indicator {
+        match self {
+            Severity::Contraindicated | Severity::Major => Indicator::Critical,
+            Severity::Moderate => Indicator::Warning,
+            Severity::Minor => Indicator::Info,
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// CDS Hooks card indicator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Indicator {
+    Info,
+    Warning,
+    Critical,
+}
