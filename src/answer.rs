@@ -6,10 +6,9 @@
 use crate::kb::Kb;
 use crate::llm::check::{check_answer, AnswerCheck, FlagDrugs};
 use crate::llm::prompt::{build, Prompt, PromptOptions};
-use crate::llm::{GenEvent, GenRequest, Generation, Generator, LlmError};
+use crate::llm::{collect_events, GenEvent, GenRequest, Generation, Generator, LlmError};
 use crate::pipeline::{prompt_input, Assessment};
 use serde::Serialize;
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 /// Default answer length in tokens (the small model rambles past this),
@@ -145,24 +144,9 @@ impl AnswerJob {
         self,
         generator: &dyn Generator,
         cancel: CancellationToken,
-        mut on_event: impl FnMut(&GenEvent) + Send,
+        on_event: impl FnMut(&GenEvent) + Send,
     ) -> Result<Grounded, LlmError> {
-        let (tx, mut rx) = mpsc::channel(64);
-        let run = generator.generate(self.request, tx, cancel);
-        let mut text = String::new();
-        let drain = async {
-            while let Some(event) = rx.recv().await {
-                if let GenEvent::Token(t) = &event {
-                    text.push_str(t);
-                }
-                on_event(&event);
-            }
-        };
-        let (result, ()) = futures::join!(run, drain);
-        let generation = Generation {
-            text,
-            stats: result?,
-        };
+        let generation = collect_events(generator, self.request, cancel, on_event).await?;
         let check = self.checker.check(&generation.text);
         Ok(Grounded {
             rag: self.rag,

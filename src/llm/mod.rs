@@ -416,15 +416,31 @@ pub async fn collect(
     cancel: CancellationToken,
     mut on_token: impl FnMut(&str) + Send,
 ) -> Result<Generation, LlmError> {
+    collect_events(generator, request, cancel, |event| {
+        if let GenEvent::Token(t) = event {
+            on_token(t);
+        }
+    })
+    .await
+}
+
+/// [`collect`], with every event (loading, each token, done or error)
+/// passed to `on_event` as it happens, for front ends that stream.
+pub async fn collect_events(
+    generator: &dyn Generator,
+    request: GenRequest,
+    cancel: CancellationToken,
+    mut on_event: impl FnMut(&GenEvent) + Send,
+) -> Result<Generation, LlmError> {
     let (tx, mut rx) = mpsc::channel(64);
     let run = generator.generate(request, tx, cancel);
     let mut text = String::new();
     let drain = async {
         while let Some(event) = rx.recv().await {
-            if let GenEvent::Token(t) = event {
-                on_token(&t);
-                text.push_str(&t);
+            if let GenEvent::Token(t) = &event {
+                text.push_str(t);
             }
+            on_event(&event);
         }
     };
     let (result, ()) = futures::join!(run, drain);
