@@ -4,7 +4,8 @@
 use crate::clinical::rules::{self, Context};
 use crate::clinical::{Derived, Flag, NotChecked};
 use crate::intake::Case;
-use crate::kb::Kb;
+use crate::kb::rxname::Route;
+use crate::kb::{Kb, Via};
 use crate::trace::{Stage, Trace};
 use serde::Serialize;
 
@@ -15,8 +16,46 @@ pub const TOP_K: usize = 6;
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DrugMatch {
     pub typed: String,
+    /// The generic name, or several joined with " + " for a product the
+    /// kb has no combined record for.
     pub generic: Option<String>,
     pub proposed: bool,
+    /// How the name was matched: `name`, `ingredients`, `brand` or `none`.
+    pub via: Via,
+    /// Ingredient phrases of the name that matched nothing.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unmatched: Vec<String>,
+    /// Words of the name not used to match (a misspelt salt word).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ignored: Vec<String>,
+    /// The route the name gives ("oral", "injection"), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub route: Option<Route>,
+}
+
+impl DrugMatch {
+    /// The trace line for this match.
+    pub fn describe(&self) -> String {
+        let typed = &self.typed;
+        let mut line = match (&self.generic, self.via) {
+            (None, _) => format!("drug \"{typed}\" NOT recognised"),
+            (Some(g), Via::Name) if g.eq_ignore_ascii_case(typed) => {
+                format!("drug \"{typed}\" recognised")
+            }
+            (Some(g), Via::Name) => format!("drug \"{typed}\" recognised as {g}"),
+            (Some(g), via) => format!("drug \"{typed}\" recognised as {g} (by {})", via.as_str()),
+        };
+        if !self.unmatched.is_empty() {
+            line.push_str(&format!("; NOT recognised: {}", self.unmatched.join(", ")));
+        }
+        if !self.ignored.is_empty() {
+            line.push_str(&format!("; ignored: {}", self.ignored.join(", ")));
+        }
+        if let Some(r) = self.route {
+            line.push_str(&format!("; route {}", r.as_str()));
+        }
+        line
+    }
 }
 
 /// A passage put in front of the user (and the model).
@@ -79,26 +118,27 @@ pub fn assess(kb: &Kb, case: &Case) -> Assessment {
 
     let ctx = Context::new(kb, case, &derived);
     let drugs: Vec<DrugMatch> = ctx
-        .proposed
+        .orders
         .iter()
-        .chain(&ctx.current)
-        .map(|r| DrugMatch {
-            typed: r.order.drug.clone(),
-            generic: r.id.map(|id| kb.drug(id).name.clone()),
-            proposed: r.proposed,
+        .map(|m| {
+            let r = &m.resolution;
+            DrugMatch {
+                typed: m.order.drug.clone(),
+                generic: kb.generic_of(r),
+                proposed: m.proposed,
+                via: r.via,
+                unmatched: if r.ids.is_empty() {
+                    Vec::new()
+                } else {
+                    r.unmatched.clone()
+                },
+                ignored: r.ignored.clone(),
+                route: r.route,
+            }
         })
         .collect();
     for d in &drugs {
-        trace.push(
-            Stage::Rules,
-            match &d.generic {
-                Some(g) if g.eq_ignore_ascii_case(&d.typed) => {
-                    format!("drug \"{}\" recognised", d.typed)
-                }
-                Some(g) => format!("drug \"{}\" recognised as {g}", d.typed),
-                None => format!("drug \"{}\" NOT recognised", d.typed),
-            },
-        );
+        trace.push(Stage::Rules, d.describe());
     }
     let findings = rules::evaluate(&ctx);
     let (flags, not_checked, fired) = findings.into_flags();

@@ -174,7 +174,14 @@ fn unknown_drug_is_flagged_with_suggestions_never_silent() {
         .iter()
         .find(|f| f.kind == rxguide::clinical::Kind::UnknownDrug)
         .expect("unknown-drug flag");
-    assert_eq!(unknown.severity, rxguide::clinical::Severity::Minor);
+    // One close known name: a warning that names it (issue 18), never a
+    // silent guess and never a bare "minor".
+    assert_eq!(unknown.severity, rxguide::clinical::Severity::Moderate);
+    assert!(
+        unknown.summary.contains("did you mean warfarin?"),
+        "{}",
+        unknown.summary
+    );
     assert_eq!(v["flags"][0]["indicator"], "warning");
     assert!(unknown.summary.contains("warfarin"), "{}", unknown.summary);
 }

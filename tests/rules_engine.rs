@@ -173,8 +173,21 @@ fn age_rule_and_pregnancy_rule() {
 fn unknown_drug_gets_closest_names() {
     let a = run(&format!("{ADULT}[[proposed]]\ndrug = \"ibuprofin\"\n"));
     let f = flag(&a, Kind::UnknownDrug).expect("unknown");
-    assert!(f.summary.contains("ibuprofen"), "{}", f.summary);
-    assert_eq!(f.severity, Severity::Minor);
+    assert!(
+        f.summary.contains("did you mean ibuprofen?"),
+        "{}",
+        f.summary
+    );
+    // A near miss of one drug is a warning (issue 18: "did you mean
+    // ibuprofen? nothing was checked"), not a minor note.
+    assert_eq!(f.severity, Severity::Moderate);
+    // A name close to nothing stays a minor note that lists what is near.
+    let a = run(&format!(
+        "{ADULT}[[proposed]]\ndrug = \"qzxv herbal blend\"\n"
+    ));
+    let f = flag(&a, Kind::UnknownDrug).expect("unknown");
+    assert_eq!(f.severity, Severity::Minor, "{}", f.summary);
+    assert!(f.summary.contains("nothing was checked"), "{}", f.summary);
 }
 
 #[test]

@@ -7,6 +7,8 @@ pub mod lint;
 pub mod model;
 pub mod names;
 pub mod openfda;
+pub mod resolve;
+pub mod rxname;
 pub mod search;
 pub mod source;
 pub mod store;
@@ -16,6 +18,7 @@ use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 
+pub use resolve::{Resolution, Via};
 pub use search::{Hit, SearchIndex};
 pub use source::Sources;
 pub use store::KbStore;

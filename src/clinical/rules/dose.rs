@@ -63,6 +63,20 @@ pub fn check(ctx: &Context<'_>, out: &mut Findings) {
             if rule.max_single_mg.is_none() && rule.max_daily_mg.is_none() {
                 continue;
             }
+            if r.part_of_product {
+                // "650 mg" of a two-ingredient tablet says nothing about
+                // either ingredient's amount.
+                out.not_checked(
+                    ctx.name(p),
+                    "dose limits",
+                    format!(
+                        "\"{}\" has several ingredients: the order's dose is not {}'s dose",
+                        order.drug.trim(),
+                        ctx.name(p)
+                    ),
+                );
+                continue;
+            }
             let Some(mg) = order.dose.as_ref().and_then(|d| d.mg) else {
                 let why = match &order.dose {
                     None => "dose not given".to_string(),

@@ -21,7 +21,7 @@ pub mod unknown;
 
 use super::{Derived, Flag, Kind, NotChecked, Severity};
 use crate::intake::{Case, MedicationOrder};
-use crate::kb::{DrugId, Kb};
+use crate::kb::{DrugId, Kb, Resolution};
 use std::collections::BTreeMap;
 
 pub use crate::vocab::sources::BUILTIN_SOURCES;
@@ -34,6 +34,13 @@ pub struct Resolved<'a> {
     pub id: Option<DrugId>,
     pub proposed: bool,
     pub index: usize,
+    /// One ingredient of a product named with several ingredients that the
+    /// kb has no combined record for ("acetaminophen 325 MG / oxycodone 5
+    /// MG"): the order's dose is not this ingredient's dose.
+    pub part_of_product: bool,
+    /// With `id` None: the ingredient phrase that matched nothing, when the
+    /// rest of the name did match (None: the whole name is unknown).
+    pub unmatched: Option<String>,
 }
 
 impl Resolved<'_> {
@@ -50,35 +57,76 @@ impl Resolved<'_> {
     }
 }
 
+/// One medication order and what its name resolved to.
+#[derive(Debug, Clone)]
+pub struct OrderMatch<'a> {
+    pub order: &'a MedicationOrder,
+    pub proposed: bool,
+    pub index: usize,
+    pub resolution: Resolution,
+}
+
 /// Everything the rules read.
 pub struct Context<'a> {
     pub kb: &'a Kb,
     pub case: &'a Case,
     pub derived: &'a Derived,
+    /// One entry per drug the rules see: an order of several ingredients
+    /// without a kb combination record gives one entry per ingredient (all
+    /// with the order's index), plus one per ingredient that matched
+    /// nothing.
     pub proposed: Vec<Resolved<'a>>,
     pub current: Vec<Resolved<'a>>,
+    /// Proposed orders, then current ones, each with its resolution.
+    pub orders: Vec<OrderMatch<'a>>,
 }
 
 impl<'a> Context<'a> {
     pub fn new(kb: &'a Kb, case: &'a Case, derived: &'a Derived) -> Context<'a> {
-        let resolve = |orders: &'a [MedicationOrder], proposed: bool| {
+        let matches = |orders: &'a [MedicationOrder], proposed: bool| {
             orders
                 .iter()
                 .enumerate()
-                .map(|(index, order)| Resolved {
+                .map(|(index, order)| OrderMatch {
                     order,
-                    id: kb.lookup(&order.drug),
                     proposed,
                     index,
+                    resolution: kb.resolve(&order.drug),
                 })
                 .collect::<Vec<_>>()
         };
+        let mut orders = matches(&case.proposed, true);
+        orders.extend(matches(&case.medications, false));
+        let (mut proposed, mut current) = (Vec::new(), Vec::new());
+        for m in &orders {
+            let r = &m.resolution;
+            let entry = |id: Option<DrugId>, unmatched: Option<String>| Resolved {
+                order: m.order,
+                id,
+                proposed: m.proposed,
+                index: m.index,
+                part_of_product: r.ids.len() + r.unmatched.len() > 1,
+                unmatched,
+            };
+            let list = if m.proposed {
+                &mut proposed
+            } else {
+                &mut current
+            };
+            if r.ids.is_empty() {
+                list.push(entry(None, None));
+                continue;
+            }
+            list.extend(r.ids.iter().map(|&id| entry(Some(id), None)));
+            list.extend(r.unmatched.iter().map(|u| entry(None, Some(u.clone()))));
+        }
         Context {
             kb,
             case,
             derived,
-            proposed: resolve(&case.proposed, true),
-            current: resolve(&case.medications, false),
+            proposed,
+            current,
+            orders,
         }
     }
 
