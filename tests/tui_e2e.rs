@@ -211,3 +211,44 @@ fn kill_9_mid_intake_then_resume() {
     t.keys(&["Escape", "q"]);
     t.wait_gone();
 }
+
+/// Issue 18, defect 1: a word typed into a choice field is that word
+/// ("female" used to end on "male": each letter jumped to the first option
+/// starting with it). Issue 14: a medication name as an EHR writes it
+/// resolves, and the flag follows.
+#[test]
+fn typed_words_in_choice_fields_and_ehr_names_are_kept() {
+    if !Tmux::available() {
+        eprintln!("tmux not installed: skipped");
+        return;
+    }
+    let data = tempfile::tempdir().expect("tmp");
+    let t = Tmux::start("words", data.path());
+    t.wait_for(&["Saved sessions", "kb ready"]);
+    t.keys(&["n"]);
+    t.wait_for(&["Step 1/6: Patient"]);
+    t.text("74");
+    t.keys(&["Tab"]);
+    t.text("female");
+    t.wait_for(&["‹ female ›"]);
+    t.text("x");
+    t.wait_for(&["\"femalex\" not accepted"]);
+    t.keys(&["BSpace"]);
+    t.keys(&["Tab"]);
+    t.text("58");
+    t.wait_for(&["[58"]);
+    t.keys(&["PageDown"]);
+    t.text("2.1");
+    t.wait_for(&["[2.1"]);
+    for _ in 0..4 {
+        t.keys(&["PageDown"]);
+    }
+    t.wait_for(&["Step 6/6"]);
+    t.text("24 HR Metformin hydrochloride 500 MG Extended Release Oral Tablet");
+    t.wait_for(&["✓ metformin"]);
+    t.keys(&["C-g"]);
+    let screen = t.wait_for(&["CONTRAINDICATED renal", "74F"]);
+    assert!(!screen.contains("74M"), "{screen}");
+    t.keys(&["q"]);
+    t.wait_gone();
+}

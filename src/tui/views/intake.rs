@@ -55,6 +55,56 @@ const YES_NO: &[&str] = &["", "yes", "no"];
 const SEX: &[&str] = &["", "female", "male"];
 const ALLERGY_SEVERITY: &[&str] = &["", "mild", "moderate", "severe", "anaphylaxis"];
 
+/// What letters typed into a choice field mean.
+#[derive(Debug, PartialEq)]
+enum ChoiceMatch<'a> {
+    /// Nothing typed.
+    Nothing,
+    /// A whole option, or a prefix of exactly one.
+    One(&'a str),
+    /// A prefix of several ("m" of mild, moderate).
+    Several(Vec<&'a str>),
+    /// No option starts with it.
+    None,
+}
+
+fn choice_match<'a>(options: &[&'a str], typed: &str) -> ChoiceMatch<'a> {
+    if typed.is_empty() {
+        return ChoiceMatch::Nothing;
+    }
+    let real = options.iter().copied().filter(|o| !o.is_empty());
+    if let Some(o) = real.clone().find(|o| *o == typed) {
+        return ChoiceMatch::One(o);
+    }
+    let starts: Vec<&str> = real.filter(|o| o.starts_with(typed)).collect();
+    match starts.len() {
+        0 => ChoiceMatch::None,
+        1 => ChoiceMatch::One(starts[0]),
+        _ => ChoiceMatch::Several(starts),
+    }
+}
+
+/// The line under a focused choice field while letters are typed: which
+/// options the letters could still mean, or that none accepts them.
+fn choice_note(options: &[&str], typed: &str) -> Option<String> {
+    let accepted = || {
+        options
+            .iter()
+            .filter(|o| !o.is_empty())
+            .copied()
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match choice_match(options, typed) {
+        ChoiceMatch::Nothing | ChoiceMatch::One(_) => None,
+        ChoiceMatch::Several(v) => Some(format!("\"{typed}\": keep typing: {}", v.join(" or "))),
+        ChoiceMatch::None => Some(format!(
+            "\"{typed}\" not accepted (value unchanged); one of: {}; backspace to correct",
+            accepted()
+        )),
+    }
+}
+
 /// The list section edited on `step`, if any.
 pub fn step_list(step: usize) -> Option<&'static str> {
     match step {
@@ -179,6 +229,12 @@ pub struct IntakeView {
     pub names: Vec<(String, String)>,
     pub picker_sel: usize,
     pub picker_closed: bool,
+    /// Letters typed into the focused choice field since it got focus: a
+    /// whole word or a unique prefix of one option picks it; anything else
+    /// changes nothing and is shown as not accepted.
+    choice_typed: String,
+    /// (step, field) the letters were typed into; moving away forgets them.
+    choice_at: (usize, usize),
 }
 
 impl IntakeView {
@@ -322,11 +378,11 @@ impl IntakeView {
     fn type_char(&mut self, f: &Field, c: char) {
         match f.kind {
             Kind::Choice(options) => {
-                let lc = c.to_ascii_lowercase();
                 if c == ' ' {
                     self.cycle(f, options, 1);
-                } else if let Some(o) = options.iter().find(|o| o.starts_with(lc)) {
-                    self.set_focused((*o).to_string());
+                } else {
+                    self.choice_letters().extend(c.to_lowercase());
+                    self.apply_choice(options);
                 }
             }
             Kind::Number if !(c.is_ascii_digit() || matches!(c, '.' | ',' | '-')) => {}
@@ -340,7 +396,25 @@ impl IntakeView {
         }
     }
 
+    /// The letters typed into the focused choice field (empty after a move).
+    fn choice_letters(&mut self) -> &mut String {
+        if self.choice_at != (self.step, self.field) {
+            self.choice_at = (self.step, self.field);
+            self.choice_typed.clear();
+        }
+        &mut self.choice_typed
+    }
+
+    /// Sets the focused choice field from the letters typed, when they are
+    /// a whole option or a prefix of exactly one.
+    fn apply_choice(&mut self, options: &[&str]) {
+        if let ChoiceMatch::One(o) = choice_match(options, &self.choice_typed) {
+            self.set_focused(o.to_string());
+        }
+    }
+
     fn cycle(&mut self, f: &Field, options: &[&str], delta: isize) {
+        self.choice_typed.clear();
         let cur = self.draft.get(&f.key);
         let i = options.iter().position(|o| *o == cur).unwrap_or(0) as isize;
         let n = options.len() as isize;
@@ -382,6 +456,17 @@ impl View for IntakeView {
         }
         if let Some(c) = key.typed_char() {
             self.type_char(&f, c);
+            return EventState::CONSUMED;
+        }
+        if let (Kind::Choice(options), KeyCode::Backspace) = (f.kind, key.code) {
+            // Backspace edits what was typed; with nothing typed it clears.
+            let letters = self.choice_letters();
+            if letters.pop().is_none() || letters.is_empty() {
+                letters.clear();
+                self.set_focused(String::new());
+            } else {
+                self.apply_choice(options);
+            }
             return EventState::CONSUMED;
         }
         if key.code == KeyCode::Backspace {
@@ -499,11 +584,15 @@ impl View for IntakeView {
             }
             if f.kind == Kind::Drug && !value.trim().is_empty() {
                 if let Some(kb) = ctx.kb {
-                    match kb.lookup(value.trim()) {
-                        Some(id) => {
-                            let g = &kb.drug(id).name;
+                    let r = kb.resolve(value.trim());
+                    match kb.generic_of(&r) {
+                        Some(g) if r.unmatched.is_empty() => {
                             spans.push(Span::styled(format!(" ✓ {g}"), t.ok()));
                         }
+                        Some(g) => spans.push(Span::styled(
+                            format!(" ? {g}; not in kb: {}", r.unmatched.join(", ")),
+                            t.error(),
+                        )),
                         None => spans.push(Span::styled(" ? not in kb", t.error())),
                     }
                 }
@@ -525,6 +614,19 @@ impl View for IntakeView {
                         Span::raw(" ".repeat(label_w + 4)),
                         Span::styled(truncate(&format!(" {text} "), box_w + 14), style),
                     ]));
+                }
+            }
+            if let (true, Kind::Choice(options)) = (focused, f.kind) {
+                let typed = if self.choice_at == (self.step, self.field) {
+                    self.choice_typed.as_str()
+                } else {
+                    ""
+                };
+                if let Some(note) = choice_note(options, typed) {
+                    lines.push(Line::from(Span::styled(
+                        truncate(&format!("    {note}"), width),
+                        t.error(),
+                    )));
                 }
             }
             if let Some(msg) = self.error_for(&f.key) {
@@ -585,6 +687,92 @@ impl View for IntakeView {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use crate::tui::keys::KeyList;
+    use crate::tui::theme::Theme;
+    use crossterm::event::{KeyCode, KeyModifiers};
+
+    /// Types `text` into the field `key` of step `step`, as a user would.
+    fn type_into(step: usize, key: &str, text: &str) -> IntakeView {
+        type_into_draft(Draft::default(), step, key, text)
+    }
+
+    fn type_into_draft(draft: Draft, step: usize, key: &str, text: &str) -> IntakeView {
+        let mut v = IntakeView::new(draft, step, 0);
+        v.field = v.fields().iter().position(|f| f.key == key).expect("field");
+        let (theme, keys) = (Theme::dark(), KeyList::default());
+        let ctx = Ctx {
+            theme: &theme,
+            keys: &keys,
+            kb: None,
+            focused: true,
+        };
+        for c in text.chars() {
+            let code = if c == '\u{8}' {
+                KeyCode::Backspace
+            } else {
+                KeyCode::Char(c)
+            };
+            v.handle_key(&Key::new(code, KeyModifiers::NONE), &ctx);
+        }
+        v
+    }
+
+    #[test]
+    fn a_typed_word_picks_that_option() {
+        assert_eq!(
+            type_into(0, "patient.sex", "female")
+                .draft
+                .get("patient.sex"),
+            "female"
+        );
+        assert_eq!(
+            type_into(0, "patient.sex", "Male").draft.get("patient.sex"),
+            "male"
+        );
+        assert_eq!(
+            type_into(0, "patient.sex", "f").draft.get("patient.sex"),
+            "female"
+        );
+    }
+
+    #[test]
+    fn an_ambiguous_prefix_waits_and_a_wrong_word_changes_nothing() {
+        let mut d = Draft::default();
+        d.add_row("allergies");
+        let (step, key) = (2, "allergies[0].severity");
+        let sev = |text: &str| {
+            type_into_draft(d.clone(), step, key, text)
+                .draft
+                .get(key)
+                .to_string()
+        };
+        assert_eq!(sev("moderate"), "moderate");
+        assert_eq!(sev("m"), "");
+        assert_eq!(sev("mi"), "mild");
+        let v = type_into(0, "patient.sex", "fx");
+        assert_eq!(v.draft.get("patient.sex"), "female");
+        let note = choice_note(SEX, &v.choice_typed).expect("a note");
+        assert!(
+            note.contains("not accepted") && note.contains("female, male"),
+            "{note}"
+        );
+        // "x" alone is no option: nothing is set.
+        assert_eq!(
+            type_into(0, "patient.sex", "x").draft.get("patient.sex"),
+            ""
+        );
+        // Backspace corrects the letters, then clears.
+        let v = type_into(0, "patient.sex", "fx\u{8}");
+        assert_eq!(v.draft.get("patient.sex"), "female");
+        assert!(choice_note(SEX, &v.choice_typed).is_none());
+        assert_eq!(
+            type_into(0, "patient.sex", "f\u{8}")
+                .draft
+                .get("patient.sex"),
+            ""
+        );
+    }
 
     #[test]
     fn every_step_has_fields() {
