@@ -16,6 +16,7 @@ use super::model::{
 use super::FhirError;
 use crate::intake::case_file::{AllergyFile, CaseFile, MedicationFile, PatientFile};
 use crate::intake::{fmt_num, units, Case, Frequency};
+use crate::vocab::allergy::{no_known_allergy, NO_KNOWN_ALLERGY_SNOMED};
 use crate::vocab::lab::{self, norm_unit, LabKind};
 use chrono::{Datelike, NaiveDate};
 use serde::de::DeserializeOwned;
@@ -847,6 +848,21 @@ impl<'a> Build<'a> {
             .or_else(|| inactive(a.clinical_status.as_ref(), &["active"]))
         {
             self.report.push(format!("{} {what} ({why})", e.label));
+            return;
+        }
+        let coded_absence = a.code.as_ref().is_some_and(|cc| {
+            cc.coding.iter().any(|c| {
+                c.system.as_deref() == Some(SNOMED)
+                    && c.code
+                        .as_deref()
+                        .is_some_and(|k| NO_KNOWN_ALLERGY_SNOMED.contains(&k))
+            })
+        });
+        if coded_absence || substance.as_deref().is_some_and(no_known_allergy) {
+            self.report.push(format!(
+                "{} {what} (records no known allergy: not an allergy)",
+                e.label
+            ));
             return;
         }
         let Some(substance) = substance else {

@@ -6,6 +6,8 @@
 //! clinical rules, intake, FHIR and the model's checks can all use it
 //! without depending on each other (the `architecture` test keeps it so).
 
+pub mod allergy;
+pub mod condition;
 pub mod flag;
 pub mod lab;
 pub mod sources;

@@ -4,6 +4,7 @@
 use super::{fill, Context, Finding, Findings};
 use crate::clinical::{Kind, Severity};
 use crate::kb::DrugId;
+use crate::vocab::allergy::no_known_allergy;
 use std::collections::BTreeSet;
 
 /// The passage behind the built-in same-drug / same-class rule.
@@ -12,12 +13,18 @@ pub use crate::vocab::sources::ALLERGY_DOCUMENTED_CLASS as DOCUMENTED_SOURCE;
 pub fn check(ctx: &Context<'_>, out: &mut Findings) {
     for allergy in &ctx.case.allergies {
         let substance = allergy.substance.as_str();
+        if no_known_allergy(substance) {
+            // "NKDA" in the allergy list: the absence of allergies.
+            continue;
+        }
         // What the allergy covers: a drug (with its ingredients), or a class.
-        let (covered, class_name): (BTreeSet<DrugId>, Option<String>) = if let Some(d) =
-            ctx.kb.lookup(substance)
-        {
-            let mut s: BTreeSet<DrugId> = ctx.kb.ingredients(d).into_iter().collect();
-            s.insert(d);
+        let named = ctx.kb.resolve(substance).ids;
+        let (covered, class_name): (BTreeSet<DrugId>, Option<String>) = if !named.is_empty() {
+            let mut s: BTreeSet<DrugId> = BTreeSet::new();
+            for d in named {
+                s.extend(ctx.kb.ingredients(d));
+                s.insert(d);
+            }
             (s, None)
         } else if let Some(c) = ctx.kb.lookup_class(substance) {
             (ctx.kb.class_members(&c.id), Some(c.name.clone()))

@@ -7,6 +7,7 @@ use crate::clinical::calc::HepaticGrade;
 use crate::intake::{fmt_num, LabKind};
 use crate::kb::model::When;
 use crate::kb::DrugId;
+use crate::vocab::condition;
 
 /// The outcome of evaluating a `when` table.
 #[derive(Debug, Clone, PartialEq)]
@@ -100,6 +101,22 @@ impl Eval {
     }
 }
 
+/// A state given in the patient record, or stated by one of the
+/// patient's conditions (then named, for the trace).
+fn from_state_or_condition(
+    ctx: &Context<'_>,
+    recorded: bool,
+    states: fn(&str) -> bool,
+) -> (bool, String) {
+    if recorded {
+        return (true, String::new());
+    }
+    match ctx.case.conditions.iter().find(|c| states(c)) {
+        Some(c) => (true, format!(" (condition \"{c}\")")),
+        None => (false, String::new()),
+    }
+}
+
 /// Evaluates `when` for proposed drug `drug` (entry `index`).
 pub fn evaluate(ctx: &Context<'_>, when: &When, index: usize) -> Outcome {
     let p = &ctx.case.patient;
@@ -155,8 +172,9 @@ pub fn evaluate(ctx: &Context<'_>, when: &When, index: usize) -> Outcome {
         e.flag(p.sex == sex, format!("sex {}", p.sex));
     }
     if when.pregnant == Some(true) {
-        e.flag(p.pregnant, "pregnant".into());
-        if !when.trimesters.is_empty() && p.pregnant {
+        let (pregnant, why) = from_state_or_condition(ctx, p.pregnant, condition::pregnancy);
+        e.flag(pregnant, format!("pregnant{why}"));
+        if !when.trimesters.is_empty() && pregnant {
             match p.trimester {
                 Some(t) => e.flag(when.trimesters.contains(&t), format!("trimester {t}")),
                 None => e
@@ -166,7 +184,8 @@ pub fn evaluate(ctx: &Context<'_>, when: &When, index: usize) -> Outcome {
         }
     }
     if when.breastfeeding == Some(true) {
-        e.flag(p.breastfeeding, "breastfeeding".into());
+        let (yes, why) = from_state_or_condition(ctx, p.breastfeeding, condition::breastfeeding);
+        e.flag(yes, format!("breastfeeding{why}"));
     }
     if !when.conditions_any.is_empty() {
         let hit = ctx.case.conditions.iter().find_map(|c| {
