@@ -519,3 +519,25 @@ fn export_command_writes_a_bundle_that_check_reads() {
     assert_eq!(a["flags"], b["flags"]);
     assert_eq!(a["derived"], b["derived"]);
 }
+
+/// What real records write (issue 14): the FHIR R4 specification's
+/// `allergyintolerance-nkda` / `-nka` codings (SNOMED 409137002, 716186003)
+/// are no allergy, not allergies to "NKDA"; a pregnancy recorded only as an
+/// active Condition (SNOMED 72892002 "Normal pregnancy") is a pregnancy; an
+/// RxNorm clinical-drug name resolves.
+#[test]
+fn records_as_written_no_known_allergy_pregnancy_condition_product_name() {
+    let (case, report) = import("records-as-written.json");
+    assert!(case.allergies.is_empty(), "{:?}", case.allergies);
+    assert!(has(&report, "AllergyIntolerance/nkda"), "{:?}", report.not_imported);
+    assert!(has(&report, "no known allergy"), "{:?}", report.not_imported);
+    let a = assess(kb(), &case);
+    let preg = flag(&a.flags, Kind::Pregnancy).expect("pregnancy flag from the Condition");
+    assert_eq!(preg.drugs, vec!["lisinopril"]);
+    assert!(flag(&a.flags, Kind::UnknownDrug).is_none(), "{:?}", a.flags);
+    assert!(
+        a.not_checked.iter().all(|n| !n.what.contains("allergy")),
+        "{:?}",
+        a.not_checked
+    );
+}

@@ -293,6 +293,130 @@ mod tests {
         assert!(!contains_term("", "x"));
     }
 
+    use crate::intake::parse_case;
+    use crate::kb::Sources;
+    use crate::pipeline::{assess, Assessment};
+    use std::sync::OnceLock;
+
+    /// The bundled kb: these tests are about what real records say.
+    fn run(case: &str) -> Assessment {
+        static KB: OnceLock<Kb> = OnceLock::new();
+        let kb = KB.get_or_init(|| {
+            let s = Sources::bundled();
+            Kb::link(s.parse().expect("parses"), s.hash()).expect("links")
+        });
+        assess(kb, &parse_case(case, "t").expect("valid case"))
+    }
+
+    fn kinds(a: &Assessment) -> Vec<(Kind, Vec<String>)> {
+        a.flags.iter().map(|f| (f.kind, f.drugs.clone())).collect()
+    }
+
+    const WOMAN: &str = "[patient]\nage = 30\nsex = \"female\"\nweight_kg = 60\n";
+
+    #[test]
+    fn an_allergy_to_one_penicillin_covers_amoxicillin() {
+        for allergen in ["Penicillin G", "penicillin V potassium", "Ampicillin"] {
+            let a = run(&format!(
+                "{WOMAN}[[allergies]]\nsubstance = \"{allergen}\"\n[[proposed]]\ndrug = \"amoxicillin\"\n"
+            ));
+            let f = a.flags.iter().find(|f| f.kind == Kind::Allergy);
+            assert!(
+                f.is_some_and(|f| f.severity >= Severity::Major),
+                "{allergen}: {:?}",
+                kinds(&a)
+            );
+        }
+    }
+
+    #[test]
+    fn no_known_allergy_is_not_an_allergy() {
+        let a = run(&format!(
+            "{WOMAN}[[allergies]]\nsubstance = \"NKDA\"\n[[proposed]]\ndrug = \"amoxicillin\"\n"
+        ));
+        assert!(
+            a.flags.iter().all(|f| f.kind != Kind::Allergy),
+            "{:?}",
+            kinds(&a)
+        );
+        assert!(
+            a.not_checked.iter().all(|n| !n.what.contains("allergy")),
+            "{:?}",
+            a.not_checked
+        );
+    }
+
+    #[test]
+    fn a_pregnancy_condition_is_a_pregnancy() {
+        let a = run(&format!(
+            "conditions = [\"Normal pregnancy\"]\n{WOMAN}[[proposed]]\ndrug = \"lisinopril\"\n"
+        ));
+        let f = a.flags.iter().find(|f| f.kind == Kind::Pregnancy);
+        assert!(f.is_some(), "{:?}", kinds(&a));
+        let a = run(&format!(
+            "conditions = [\"History of pregnancy\"]\n{WOMAN}[[proposed]]\ndrug = \"lisinopril\"\n"
+        ));
+        assert!(
+            a.flags.iter().all(|f| f.kind != Kind::Pregnancy),
+            "{:?}",
+            kinds(&a)
+        );
+    }
+
+    #[test]
+    fn ehr_product_names_bring_their_interactions() {
+        // Synthea-style names the kb used to miss (issue 14's examples).
+        for (current, proposed, kind) in [
+            (
+                "Nitroglycerin 0.4 MG/ACTUAT Mucosal Spray",
+                "sildenafil",
+                Kind::Interaction,
+            ),
+            (
+                "Carbamazepine[Tegretol]",
+                "clarithromycin",
+                Kind::Interaction,
+            ),
+            (
+                "24 HR metoprolol succinate 100 MG Extended Release Oral Tablet [Toprol]",
+                "verapamil",
+                Kind::Interaction,
+            ),
+        ] {
+            let a = run(&format!(
+                "[patient]\nage = 60\nsex = \"male\"\nweight_kg = 80\n[[medications]]\ndrug = \"{current}\"\n[[proposed]]\ndrug = \"{proposed}\"\n"
+            ));
+            assert!(
+                a.flags.iter().any(|f| f.kind == kind && f.drugs.len() == 2),
+                "{current} + {proposed}: {:?}",
+                kinds(&a)
+            );
+            assert!(
+                a.flags.iter().all(|f| f.kind != Kind::UnknownDrug),
+                "{:?}",
+                kinds(&a)
+            );
+        }
+    }
+
+    #[test]
+    fn an_unknown_ingredient_of_a_product_is_flagged_and_the_known_one_checked() {
+        let a = run(&format!(
+            "[patient]\nage = 60\nsex = \"male\"\nweight_kg = 80\n[[medications]]\ndrug = \"warfarin\"\n[[proposed]]\ndrug = \"Ibuprofen 200 MG / Qzxvamine 5 MG Oral Tablet\"\n"
+        ));
+        assert!(
+            a.flags.iter().any(|f| f.kind == Kind::Interaction),
+            "{:?}",
+            kinds(&a)
+        );
+        let u = a
+            .flags
+            .iter()
+            .find(|f| f.kind == Kind::UnknownDrug)
+            .expect("unknown part");
+        assert!(u.summary.contains("qzxvamine"), "{}", u.summary);
+    }
+
     #[test]
     fn fill_placeholders() {
         assert_eq!(fill("{a} with {b}", &[("a", "x"), ("b", "y")]), "x with y");
