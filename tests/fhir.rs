@@ -529,8 +529,16 @@ fn export_command_writes_a_bundle_that_check_reads() {
 fn records_as_written_no_known_allergy_pregnancy_condition_product_name() {
     let (case, report) = import("records-as-written.json");
     assert!(case.allergies.is_empty(), "{:?}", case.allergies);
-    assert!(has(&report, "AllergyIntolerance/nkda"), "{:?}", report.not_imported);
-    assert!(has(&report, "no known allergy"), "{:?}", report.not_imported);
+    assert!(
+        has(&report, "AllergyIntolerance/nkda"),
+        "{:?}",
+        report.not_imported
+    );
+    assert!(
+        has(&report, "no known allergy"),
+        "{:?}",
+        report.not_imported
+    );
     let a = assess(kb(), &case);
     let preg = flag(&a.flags, Kind::Pregnancy).expect("pregnancy flag from the Condition");
     assert_eq!(preg.drugs, vec!["lisinopril"]);
