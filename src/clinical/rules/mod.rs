@@ -401,9 +401,9 @@ mod tests {
 
     #[test]
     fn an_unknown_ingredient_of_a_product_is_flagged_and_the_known_one_checked() {
-        let a = run(&format!(
+        let a = run(
             "[patient]\nage = 60\nsex = \"male\"\nweight_kg = 80\n[[medications]]\ndrug = \"warfarin\"\n[[proposed]]\ndrug = \"Ibuprofen 200 MG / Qzxvamine 5 MG Oral Tablet\"\n"
-        ));
+        );
         assert!(
             a.flags.iter().any(|f| f.kind == Kind::Interaction),
             "{:?}",
