@@ -141,7 +141,7 @@ impl Kb {
         }
         let by_parts = self.by_ingredients(&parsed);
         if !by_parts.ids.is_empty() && by_parts.unmatched.is_empty() {
-            return Resolution { ..by_parts };
+            return by_parts;
         }
         for alt in parsed.brand.iter().chain(&parsed.alternates) {
             if let Some(id) = self.lookup(alt) {
