@@ -242,12 +242,16 @@ impl Kb {
             .collect();
         want.sort_unstable();
         want.dedup();
-        (0..self.records.drugs.len()).find(|&c| {
-            let mut have = self.ingredients(c);
-            have.sort_unstable();
-            have.dedup();
-            !have.is_empty() && have == want
-        })
+        // Only products containing the first ingredient can match.
+        self.contained_in[*want.first()?]
+            .iter()
+            .copied()
+            .find(|&c| {
+                let mut have = self.ingredients(c);
+                have.sort_unstable();
+                have.dedup();
+                have == want
+            })
     }
 
     /// The one drug an unresolved name is most likely a misspelling of:
@@ -268,8 +272,9 @@ impl Kb {
         let limit = (len / 5).max(1);
         let mut best: Option<(usize, DrugId)> = None;
         let mut tie = false;
-        for (name, id) in &self.fuzzy_names {
-            let d = strsim::damerau_levenshtein(&phrase, &names::normalise(name));
+        // `names` holds every generic, synonym and brand already normalised.
+        for (name, id) in &self.names {
+            let d = strsim::damerau_levenshtein(&phrase, name);
             if d == 0 || d > limit {
                 continue;
             }
