@@ -3,13 +3,23 @@
 use fuzzy_matcher::skim::SkimMatcherV2;
 use fuzzy_matcher::FuzzyMatcher;
 
-/// Lower case, hyphens/underscores/slashes/plus as spaces, ® and ™ gone,
-/// whitespace collapsed.
+/// Characters that show nothing but break a match when pasted from an EHR
+/// or a web page: zero-width space, joiners, word joiner, byte-order mark,
+/// soft hyphen.
+pub fn invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{2060}' | '\u{FEFF}' | '\u{00AD}'
+    )
+}
+
+/// Lower case, hyphens/underscores/slashes/plus as spaces, ® and ™ and
+/// invisible characters gone, whitespace collapsed.
 pub fn normalise(name: &str) -> String {
     let lowered: String = name
         .to_lowercase()
         .chars()
-        .filter(|c| !matches!(c, '®' | '™' | '*'))
+        .filter(|&c| !matches!(c, '®' | '™' | '*') && !invisible(c))
         .map(|c| match c {
             '-' | '_' | '/' | '+' | ',' | '(' | ')' => ' ',
             c => c,
@@ -162,6 +172,10 @@ mod tests {
             "amoxicillin clavulanate"
         );
         assert_eq!(normalise("Tylenol®"), "tylenol");
+        assert_eq!(
+            normalise("War\u{200B}farin\u{FEFF} sodium"),
+            "warfarin sodium"
+        );
     }
 
     #[test]

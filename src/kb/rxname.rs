@@ -15,7 +15,7 @@
 //! dose-form, SBD = SCD + "[brand]", ingredients joined by " / ", quantity
 //! factors such as "10 ML" and "24 HR" in front, packs as "... Pack").
 
-use super::names::normalise;
+use super::names::{invisible, normalise};
 
 /// A name taken apart. Every field is what the name said; nothing is
 /// inferred from a drug list.
@@ -219,7 +219,11 @@ const TAGS: &[&str] = &[
 /// stays in an ingredient phrase, for the lookup to accept or reject.
 pub fn parse(name: &str) -> ParsedName {
     let mut out = ParsedName::default();
-    let mut text = name.to_lowercase();
+    let mut text: String = name
+        .to_lowercase()
+        .chars()
+        .filter(|&c| !invisible(c))
+        .collect();
 
     // "[Vicodin]": the brand. "(product)": a semantic tag, dropped; other
     // parentheses ("Tylenol (acetaminophen)") are kept as words.
@@ -641,6 +645,11 @@ mod tests {
         );
         assert_eq!(phrases("Lasix 40mg"), ["lasix"]);
         assert_eq!(phrases("Sertraline 100MG"), ["sertraline"]);
+        // Pasted with a zero-width space inside the strength.
+        assert_eq!(
+            phrases("Warfarin\u{200B} Sodium 5\u{200B} MG Oral Tablet"),
+            ["warfarin sodium"]
+        );
     }
 
     #[test]
