@@ -24,6 +24,8 @@ pub struct LoadOptions {
     pub propose: Vec<String>,
     /// Date at which a FHIR `birthDate` gives the age (default: today).
     pub as_of: Option<NaiveDate>,
+    /// A medication review (`--review`): no proposed drug needed.
+    pub review: bool,
 }
 
 /// Why an intake file was rejected; one line naming the file and the
@@ -80,6 +82,7 @@ pub fn parse_any(
         Format::Fhir => {
             let mut io = ImportOptions::new(default_id);
             io.propose = opts.propose.clone();
+            io.review = opts.review;
             if let Some(d) = opts.as_of {
                 io.as_of = d;
             }
@@ -90,6 +93,7 @@ pub fn parse_any(
         }
         Format::CaseFile => {
             let mut file = parse_case_file(text)?;
+            file.review |= opts.review;
             for drug in &opts.propose {
                 if !file
                     .proposed
@@ -144,6 +148,7 @@ pub fn load_case_file_any(
                 })?;
             let mut io = ImportOptions::new(stem.clone());
             io.propose = opts.propose.clone();
+            io.review = opts.review;
             if let Some(d) = opts.as_of {
                 io.as_of = d;
             }
@@ -158,6 +163,7 @@ pub fn load_case_file_any(
         }
         Format::CaseFile => {
             let mut file = parse_case_file(&text).map_err(|e| e.with_file(path))?;
+            file.review |= opts.review;
             for drug in &opts.propose {
                 if !file
                     .proposed

@@ -265,6 +265,9 @@ struct LoadArgs {
     /// Compute ages from FHIR birthDate at this date (YYYY-MM-DD; default today).
     #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_date)]
     as_of: Option<chrono::NaiveDate>,
+    /// A medication review: assess the current medicines; no proposed drug needed.
+    #[arg(long)]
+    review: bool,
 }
 
 impl LoadArgs {
@@ -272,6 +275,7 @@ impl LoadArgs {
         rxguide::load::LoadOptions {
             propose: self.propose,
             as_of: self.as_of,
+            review: self.review,
         }
     }
 }

@@ -250,6 +250,10 @@ pub fn retrieval_query(case: &Case, drugs: &[DrugMatch], flags: &[Flag]) -> (Str
 
 /// The default question put to the model for a case.
 pub fn default_question(case: &Case) -> String {
+    if case.proposed.is_empty() {
+        return "Review this patient's current medicines: which of them need a change, and why?"
+            .to_string();
+    }
     let drugs: Vec<&str> = case.proposed.iter().map(|p| p.drug.as_str()).collect();
     format!(
         "Should {} be started for this patient? Say what the prescriber should do and why.",

@@ -46,6 +46,9 @@ pub fn to_json(a: &Assessment, trace: bool) -> Value {
         "not_checked": a.not_checked,
         "drugs": a.drugs,
     });
+    if a.case.review {
+        out["review"] = Value::Bool(true);
+    }
     if trace {
         out["trace"] = Value::from(a.trace.lines().collect::<Vec<_>>());
     }
@@ -129,7 +132,19 @@ pub fn to_text(a: &Assessment, color: bool, trace: bool) -> String {
     } else {
         s.push_str(&p.bold(&format!("Flags ({}), most serious first:\n", a.flags.len())));
     }
-    for f in &a.flags {
+    use crate::vocab::flag as strings;
+    let mut flags: Vec<&crate::clinical::Flag> = a.flags.iter().collect();
+    flags.sort_by_key(|f| f.concerns);
+    let regimen_from = flags
+        .iter()
+        .position(|f| f.concerns == crate::clinical::Concerns::Current);
+    for (i, f) in flags.into_iter().enumerate() {
+        if regimen_from == Some(i) {
+            if i == 0 && !a.case.proposed.is_empty() {
+                s.push_str(&format!("  {}\n", strings::NO_PROPOSED_FLAGS));
+            }
+            s.push_str(&p.bold(&format!("  {}\n", strings::REGIMEN_FLAGS)));
+        }
         let label = format!(
             "{} {}",
             f.severity.symbol(),

@@ -288,7 +288,9 @@ fn every_example_case_round_trips_through_fhir_with_the_same_flags() {
         let a = assess(kb(), &case);
         let bundle = to_bundle(&a, kb(), as_of());
         let text = serde_json::to_string(&bundle).expect("serialises");
-        let (back, report) = match import_json(&text, &opts(&[])) {
+        let mut options = opts(&[]);
+        options.review = case.review;
+        let (back, report) = match import_json(&text, &options) {
             Ok(x) => x,
             Err(e) => {
                 failures.push(format!("{}: import failed: {e}", path.display()));

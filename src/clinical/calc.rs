@@ -64,6 +64,24 @@ pub struct Derived {
     pub calculations: Vec<Calculation>,
 }
 
+/// The paediatric age category of ICH E11 (Clinical Investigation of
+/// Medicinal Products in the Pediatric Population): newborn 0-27 days,
+/// infant and toddler 28 days-23 months, child 2-11 years, adolescent
+/// 12-17 years; "adult" from 18.
+pub fn age_band(age_years: f64) -> &'static str {
+    if age_years < 28.0 / 365.25 {
+        "newborn"
+    } else if age_years < 2.0 {
+        "infant"
+    } else if age_years < 12.0 {
+        "child"
+    } else if age_years < 18.0 {
+        "adolescent"
+    } else {
+        "adult"
+    }
+}
+
 pub fn round1(v: f64) -> f64 {
     (v * 10.0).round() / 10.0
 }

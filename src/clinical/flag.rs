@@ -2,7 +2,7 @@
 //! records say so. The vocabulary of a flag (kind, severity, indicator)
 //! lives in [`crate::vocab`].
 
-pub use crate::vocab::{Indicator, Kind, Severity};
+pub use crate::vocab::{Concerns, Indicator, Kind, Severity};
 use serde::{Deserialize, Serialize};
 
 /// One finding of the rule engine.
@@ -13,6 +13,10 @@ pub struct Flag {
     pub indicator: Indicator,
     /// Generic names, lower case; both drugs for an interaction.
     pub drugs: Vec<String>,
+    /// A proposed drug, or only the current regimen (extension; absent in
+    /// older output means `proposed`).
+    #[serde(default)]
+    pub concerns: Concerns,
     pub summary: String,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub detail: String,

@@ -113,6 +113,15 @@ pub fn kind_words(kind: Kind) -> &'static [&'static str] {
             "condition",
             "worsen",
         ],
+        Kind::Pediatric => &[
+            "child",
+            "children",
+            "pediatric",
+            "paediatric",
+            "years old",
+            "under 12",
+            "mg/kg",
+        ],
         Kind::UnknownDrug => &[
             "not recogni",
             "unknown",

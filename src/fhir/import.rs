@@ -47,6 +47,9 @@ pub struct ImportOptions {
     pub as_of: NaiveDate,
     /// Extra proposed drugs (`--propose DRUG`).
     pub propose: Vec<String>,
+    /// A medication review of the record's medicines (`--review`): no
+    /// proposal needed.
+    pub review: bool,
     /// Case id when the bundle has no `id`.
     pub default_id: String,
 }
@@ -57,6 +60,7 @@ impl ImportOptions {
         ImportOptions {
             as_of: chrono::Local::now().date_naive(),
             propose: Vec::new(),
+            review: false,
             default_id: default_id.into(),
         }
     }
@@ -537,9 +541,10 @@ impl<'a> Build<'a> {
                 ..MedicationFile::default()
             });
         }
+        self.file.review = self.opts.review;
         self.origins.set(
             "proposed",
-            "the input: no MedicationRequest with intent proposal/plan or status draft, and no --propose DRUG",
+            "the input: no MedicationRequest with intent proposal/plan or status draft, and no --propose DRUG (or --review for a medication review)",
         );
         Ok(Built {
             file: self.file,

@@ -31,6 +31,10 @@ pub struct CaseFile {
     pub medications: Vec<MedicationFile>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub proposed: Vec<MedicationFile>,
+    /// A medication review: the current medicines are assessed and no
+    /// `[[proposed]]` entry is needed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub review: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expect: Option<Expect>,
 }
@@ -292,10 +296,16 @@ impl CaseFile {
         let allergies = self.validate_allergies(&mut errors);
         let medications = validate_orders("medications", &self.medications, &mut errors);
         let proposed = validate_orders("proposed", &self.proposed, &mut errors);
-        if self.proposed.is_empty() {
+        if self.proposed.is_empty() && !self.review {
             errors.push(err(
                 "proposed",
-                "at least one [[proposed]] entry with a `drug` is required",
+                "at least one [[proposed]] entry with a `drug` is required (or `review = true` to review the current [[medications]] alone)",
+            ));
+        }
+        if self.review && self.proposed.is_empty() && self.medications.is_empty() {
+            errors.push(err(
+                "medications",
+                "a review (`review = true`) needs at least one [[medications]] entry to review",
             ));
         }
         let id = match self.id.as_deref().map(str::trim) {
@@ -321,6 +331,7 @@ impl CaseFile {
                 allergies,
                 medications,
                 proposed,
+                review: self.review,
                 expect: self.expect.clone(),
             }),
             _ => Err(errors),
@@ -532,6 +543,7 @@ impl CaseFile {
                 .collect(),
             medications: orders(&case.medications),
             proposed: orders(&case.proposed),
+            review: case.review,
             expect: case.expect.clone(),
         }
     }

@@ -66,8 +66,11 @@ fn record_problems(r: &Records) -> Vec<String> {
         seen(&x.id, x.origin.to_string(), &mut problems);
         if !STATE_RULE_KINDS.contains(&x.kind) {
             problems.push(format!(
-                "{}: `{}`: kind `{}` is not a [[rule]] kind (accepted: renal, hepatic, pregnancy, lactation, beers, lab, condition)",
-                x.origin, x.id, x.kind
+                "{}: `{}`: kind `{}` is not a [[rule]] kind (accepted: {})",
+                x.origin,
+                x.id,
+                x.kind,
+                STATE_RULE_KINDS.map(|k| k.as_str()).join(", ")
             ));
         }
         if x.when.is_empty() {
@@ -86,9 +89,15 @@ fn record_problems(r: &Records) -> Vec<String> {
     }
     for x in &r.doses {
         seen(&x.id, x.origin.to_string(), &mut problems);
-        if x.max_daily_mg.is_none() && x.max_single_mg.is_none() && !x.weekly_only {
+        if x.max_daily_mg.is_none() && x.max_single_mg.is_none() && !x.per_kg() && !x.weekly_only {
             problems.push(format!(
-                "{}: `{}`: give max_daily_mg, max_single_mg or weekly_only",
+                "{}: `{}`: give max_daily_mg, max_single_mg, a _per_kg limit or weekly_only",
+                x.origin, x.id
+            ));
+        }
+        if x.per_kg() && x.when.age_below.is_none_or(|a| a > 18.0) {
+            problems.push(format!(
+                "{}: `{}`: a per-kg limit is paediatric data: give `when.age_below` (at most 18)",
                 x.origin, x.id
             ));
         }
@@ -167,14 +176,32 @@ fn when_problems(w: &When, at: &str, problems: &mut Vec<String>) {
                     accepted.join(", ")
                 ));
             }
-            if w.above.is_none() && w.below.is_none() {
-                problems.push(format!("{at}: `lab` needs `above` or `below`"));
+            if w.above.is_none() && w.below.is_none() && w.at_least.is_none() {
+                problems.push(format!("{at}: `lab` needs `above`, `below` or `at_least`"));
             }
         }
         None => {
-            if w.above.is_some() || w.below.is_some() {
-                problems.push(format!("{at}: `above`/`below` need `lab`"));
+            if w.above.is_some() || w.below.is_some() || w.at_least.is_some() {
+                problems.push(format!("{at}: `above`/`below`/`at_least` need `lab`"));
             }
+        }
+    }
+    if let Some(c) = &w.at_least_of {
+        if c.n == 0 || c.n as usize > c.of.len() {
+            problems.push(format!(
+                "{at}: `at_least_of.n` is {} but there are {} criteria",
+                c.n,
+                c.of.len()
+            ));
+        }
+        for (i, sub) in c.of.iter().enumerate() {
+            if sub.is_empty() {
+                problems.push(format!("{at}: `at_least_of.of[{i}]` has no condition"));
+            }
+            if sub.at_least_of.is_some() {
+                problems.push(format!("{at}: `at_least_of.of[{i}]` nests another count"));
+            }
+            when_problems(sub, &format!("{at} at_least_of.of[{i}]"), problems);
         }
     }
     if w.trimesters.iter().any(|t| !(1..=3).contains(t)) {

@@ -140,18 +140,55 @@ pub struct When {
     pub above: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub below: Option<f64>,
+    /// With `lab`: the value is at least this ("serum creatinine >= 1.5").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at_least: Option<f64>,
+    /// Body weight in kg.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight_below: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight_at_most: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight_at_least: Option<f64>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub with_any: Vec<String>,
+    /// "At least n of these": each entry is a `when` of its own; the rule
+    /// holds when `n` of them do (apixaban's two-of-three dose criteria).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at_least_of: Option<AtLeastOf>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AtLeastOf {
+    pub n: u32,
+    pub of: Vec<When>,
 }
 
 impl When {
     pub fn is_empty(&self) -> bool {
         self == &When::default()
     }
+
+    /// Whether the `when` names an age band of its own.
+    pub fn has_age_band(&self) -> bool {
+        self.age_below.is_some() || self.age_at_least.is_some()
+    }
+
+    /// Whether `age` (years) lies in this `when`'s age band.
+    pub fn age_band_holds(&self, age: f64) -> bool {
+        self.age_below.is_none_or(|b| age < b) && self.age_at_least.is_none_or(|a| age >= a)
+    }
+}
+
+impl DoseRule {
+    pub fn per_kg(&self) -> bool {
+        self.max_single_mg_per_kg.is_some() || self.max_daily_mg_per_kg.is_some()
+    }
 }
 
 /// Kinds a `[[rule]]` may have.
-pub const STATE_RULE_KINDS: [Kind; 7] = [
+pub const STATE_RULE_KINDS: [Kind; 8] = [
     Kind::Renal,
     Kind::Hepatic,
     Kind::Pregnancy,
@@ -159,6 +196,7 @@ pub const STATE_RULE_KINDS: [Kind; 7] = [
     Kind::Beers,
     Kind::Lab,
     Kind::Condition,
+    Kind::Pediatric,
 ];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -167,6 +205,10 @@ pub struct StateRule {
     pub id: String,
     pub kind: Kind,
     pub drugs: Vec<String>,
+    /// The rule is about starting the drug ("avoid as initial therapy"):
+    /// it is not applied to a current medicine.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub starting_only: bool,
     pub severity: Severity,
     pub summary: String,
     #[serde(default)]
@@ -224,6 +266,12 @@ pub struct DoseRule {
     pub max_daily_mg: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_single_mg: Option<f64>,
+    /// Weight-based limits (children): the limit is this times the
+    /// patient's weight, capped by `max_single_mg` / `max_daily_mg`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_single_mg_per_kg: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_daily_mg_per_kg: Option<f64>,
     #[serde(default)]
     pub weekly_only: bool,
     pub severity: Severity,

@@ -298,6 +298,7 @@ mod tests {
             severity,
             indicator: Indicator::Critical,
             drugs: vec!["x".into()],
+            concerns: Default::default(),
             summary: String::new(),
             detail: String::new(),
             suggestion: String::new(),

@@ -354,6 +354,8 @@ impl Draft {
             patient: Some(patient),
             labs,
             allergies,
+            // Nothing proposed but a regimen given: review that regimen.
+            review: proposed.is_empty() && !medications.is_empty(),
             medications,
             proposed,
             expect: None,

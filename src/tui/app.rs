@@ -455,11 +455,11 @@ impl App {
             assessment.not_checked.len()
         );
         let mut results = Results {
-            flags: FlagsView {
-                flags: assessment.flags.clone(),
-                not_checked: assessment.not_checked.clone(),
-                selected: 0,
-            },
+            flags: FlagsView::new(
+                &assessment.flags,
+                &assessment.not_checked,
+                !case.proposed.is_empty(),
+            ),
             sources: SourcesView::default(),
             answer: AnswerView::new(),
             trace: TraceView::default(),

@@ -8,6 +8,7 @@ pub const KB_LOADING: &str = "opening knowledge base…";
 pub const NOT_CHECKED: &str = "Not checked:";
 pub const NO_FLAGS: &str =
     "No flag raised by the rules that could be checked. See \"Not checked\" below.";
+pub use crate::vocab::flag::{NO_PROPOSED_FLAGS, REGIMEN_FLAGS};
 pub const HELP_TITLE: &str = "Keys (any key closes)";
 pub const LEGEND: &str =
     "✓ supported  ? no citation  ✗ cites unknown passage  ⚠ conflicts with a flag";

@@ -20,11 +20,14 @@ pub enum Kind {
     Dose,
     Lab,
     Condition,
+    /// Age limits for children: contraindications below an age, and
+    /// weight-based (mg/kg) dosing.
+    Pediatric,
     UnknownDrug,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 12] = [
+    pub const ALL: [Kind; 13] = [
         Kind::Interaction,
         Kind::Renal,
         Kind::Hepatic,
@@ -36,6 +39,7 @@ impl Kind {
         Kind::Dose,
         Kind::Lab,
         Kind::Condition,
+        Kind::Pediatric,
         Kind::UnknownDrug,
     ];
 
@@ -52,6 +56,7 @@ impl Kind {
             Kind::Dose => "dose",
             Kind::Lab => "lab",
             Kind::Condition => "condition",
+            Kind::Pediatric => "pediatric",
             Kind::UnknownDrug => "unknown-drug",
         }
     }
@@ -64,6 +69,33 @@ impl Kind {
 impl fmt::Display for Kind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// Which medicines a flag is about: a drug being proposed, or only the
+/// patient's current regimen (a medication-review finding). A flag that
+/// involves any proposed drug concerns the proposal.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Concerns {
+    #[default]
+    Proposed,
+    Current,
+}
+
+/// Heading above the flags about the current regimen only (every front end).
+pub const REGIMEN_FLAGS: &str = "Current medicines (regimen review):";
+/// Shown first when only the regimen has flags.
+pub const NO_PROPOSED_FLAGS: &str = "No flag for the proposed drug(s).";
+
+impl Concerns {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Concerns::Proposed => "proposed",
+            Concerns::Current => "current",
+        }
     }
 }
 

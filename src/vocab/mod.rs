@@ -14,7 +14,7 @@ pub mod sources;
 pub mod text;
 pub mod units;
 
-pub use flag::{Indicator, Kind, Severity};
+pub use flag::{Concerns, Indicator, Kind, Severity};
 pub use lab::{LabKind, LabSpec, Labs, LabsFile, LABS};
 
 use serde::{Deserialize, Serialize};

@@ -39,7 +39,7 @@ pub fn check(ctx: &Context<'_>, out: &mut Findings) {
             .map(|r| format!(" ({r})"))
             .unwrap_or_default();
         let covered_refs: Vec<String> = covered.iter().map(|&i| ctx.name(i).to_string()).collect();
-        for (_, p) in ctx.proposed_ids() {
+        for (r, p) in ctx.known() {
             let mut mine: BTreeSet<DrugId> = ctx.kb.ingredients(p).into_iter().collect();
             mine.insert(p);
             if let Some(hit) = mine.intersection(&covered).next() {
@@ -52,12 +52,13 @@ pub fn check(ctx: &Context<'_>, out: &mut Findings) {
                     kind: Kind::Allergy,
                     severity: Severity::Contraindicated,
                     drugs: vec![ctx.name(p).to_string()],
+                    concerns: r.concerns(),
                     summary: format!("Documented allergy to {substance}{reaction}: {why}."),
                     detail: "Re-exposure to a drug the patient is allergic to, or to another drug of the same class, risks the same or a worse reaction.".into(),
                     suggestion: "Do not give; choose an agent from an unrelated class, or refer for allergy assessment if the label may be wrong.".into(),
                     sources: vec![DOCUMENTED_SOURCE.into()],
                     rule: "builtin-allergy-documented".into(),
-                    inputs: vec![format!("allergy \"{substance}\"{reaction}"), format!("{} proposed", ctx.name(p))],
+                    inputs: vec![format!("allergy \"{substance}\"{reaction}"), format!("{} {}", ctx.name(p), r.role())],
                 });
             }
             for rule in &ctx.kb.records.allergies {
@@ -79,6 +80,7 @@ pub fn check(ctx: &Context<'_>, out: &mut Findings) {
                     kind: Kind::Allergy,
                     severity,
                     drugs: vec![ctx.name(p).to_string()],
+                    concerns: r.concerns(),
                     summary: fill(&rule.summary, &vars),
                     detail: fill(&rule.detail, &vars),
                     suggestion: fill(&rule.suggestion, &vars),
@@ -90,7 +92,7 @@ pub fn check(ctx: &Context<'_>, out: &mut Findings) {
                             if severe { " (severe)" } else { "" }
                         ),
                         format!("allergen covers {}", covered_refs.join(", ")),
-                        format!("{} proposed", ctx.name(p)),
+                        format!("{} {}", ctx.name(p), r.role()),
                     ],
                 });
             }

@@ -19,7 +19,7 @@ pub mod interaction;
 pub mod state;
 pub mod unknown;
 
-use super::{Derived, Flag, Kind, NotChecked, Severity};
+use super::{Concerns, Derived, Flag, Kind, NotChecked, Severity};
 use crate::intake::{Case, MedicationOrder};
 use crate::kb::{DrugId, Kb, Resolution};
 use std::collections::BTreeMap;
@@ -44,6 +44,28 @@ pub struct Resolved<'a> {
 }
 
 impl Resolved<'_> {
+    /// Whether this and `other` come from the same order.
+    pub fn same_order(&self, other: &Resolved<'_>) -> bool {
+        self.proposed == other.proposed && self.index == other.index
+    }
+
+    pub fn concerns(&self) -> Concerns {
+        if self.proposed {
+            Concerns::Proposed
+        } else {
+            Concerns::Current
+        }
+    }
+
+    /// "proposed" or "current medicine", for inputs and texts.
+    pub fn role(&self) -> &'static str {
+        if self.proposed {
+            "proposed"
+        } else {
+            "current medicine"
+        }
+    }
+
     pub fn field(&self) -> String {
         format!(
             "{}[{}].drug",
@@ -134,20 +156,41 @@ impl<'a> Context<'a> {
         &self.kb.drug(id).name
     }
 
-    /// Known proposed drugs.
-    pub fn proposed_ids(&self) -> impl Iterator<Item = (usize, DrugId)> + '_ {
+    /// Every known drug of the regimen, proposed ones first: the rules
+    /// that look at one drug and the patient run for each of these, so a
+    /// current medicine is reviewed as well as a proposed one.
+    pub fn known(&self) -> impl Iterator<Item = (&Resolved<'a>, DrugId)> + '_ {
         self.proposed
             .iter()
-            .filter_map(|r| r.id.map(|id| (r.index, id)))
+            .chain(&self.current)
+            .filter_map(|r| r.id.map(|id| (r, id)))
     }
 
-    /// Every known drug other than proposed entry `index`: current
-    /// medicines and the other proposed drugs.
-    pub fn others(&self, index: usize) -> impl Iterator<Item = &Resolved<'a>> + '_ {
-        self.current
+    /// Every unordered pair of known drugs from different orders, proposed
+    /// ones first in each pair: the rules between two drugs run on these,
+    /// current medicines with each other included.
+    pub fn pairs(&self) -> Vec<(&Resolved<'a>, DrugId, &Resolved<'a>, DrugId)> {
+        let all: Vec<_> = self.known().collect();
+        let mut out = Vec::new();
+        for (i, &(a, ia)) in all.iter().enumerate() {
+            for &(b, ib) in &all[i + 1..] {
+                if !a.same_order(b) {
+                    out.push((a, ia, b, ib));
+                }
+            }
+        }
+        out
+    }
+
+    /// Every known drug from another order than `r`.
+    pub fn others_than<'s>(
+        &'s self,
+        r: &'s Resolved<'a>,
+    ) -> impl Iterator<Item = &'s Resolved<'a>> + 's {
+        self.proposed
             .iter()
-            .chain(self.proposed.iter().filter(move |r| r.index != index))
-            .filter(|r| r.id.is_some())
+            .chain(&self.current)
+            .filter(move |o| o.id.is_some() && !o.same_order(r))
     }
 }
 
@@ -165,6 +208,7 @@ pub struct Finding {
     pub kind: Kind,
     pub severity: Severity,
     pub drugs: Vec<String>,
+    pub concerns: Concerns,
     pub summary: String,
     pub detail: String,
     pub suggestion: String,
@@ -202,6 +246,7 @@ impl Findings {
                 f.severity.indicator()
             },
             drugs,
+            concerns: f.concerns,
             summary: f.summary,
             detail: f.detail,
             suggestion: f.suggestion,
@@ -214,11 +259,13 @@ impl Findings {
                 self.flags.insert(key, new);
             }
             Some(old) => {
+                let concerns = old.concerns.min(new.concerns);
                 let (mut keep, other) = if new.severity > old.severity {
                     (new, old.clone())
                 } else {
                     (old.clone(), new)
                 };
+                keep.concerns = concerns;
                 for s in other.sources {
                     if !keep.sources.contains(&s) {
                         keep.sources.push(s);
@@ -245,12 +292,14 @@ impl Findings {
         }
     }
 
-    /// Flags, most serious first (then by kind and drugs, for stable output).
+    /// Flags, most serious first (then those about a proposed drug before
+    /// the regimen's, then by kind and drugs, for stable output).
     pub fn into_flags(self) -> (Vec<Flag>, Vec<NotChecked>, Vec<String>) {
         let mut flags: Vec<Flag> = self.flags.into_values().collect();
         flags.sort_by(|a, b| {
             b.severity
                 .cmp(&a.severity)
+                .then(a.concerns.cmp(&b.concerns))
                 .then(a.kind.cmp(&b.kind))
                 .then_with(|| a.drugs.cmp(&b.drugs))
         });
@@ -415,6 +464,199 @@ mod tests {
             .find(|f| f.kind == Kind::UnknownDrug)
             .expect("unknown part");
         assert!(u.summary.contains("qzxvamine"), "{}", u.summary);
+    }
+
+    fn dose_flag(a: &Assessment, drug: &str) -> Option<Flag> {
+        a.flags
+            .iter()
+            .find(|f| f.kind == Kind::Dose && f.drugs == [drug])
+            .cloned()
+    }
+
+    /// Apixaban label 2.2 (ELIQUIS, BMS/Pfizer, revised 04/2025): for
+    /// nonvalvular AF, 2.5 mg twice daily with at least two of age >= 80,
+    /// weight <= 60 kg, serum creatinine >= 1.5 mg/dL.
+    #[test]
+    fn apixaban_two_of_three_dose_criteria() {
+        let case = |age: u32, weight: &str, labs: &str| {
+            format!(
+                "[patient]\nage = {age}\nsex = \"female\"\n{weight}{labs}[[medications]]\ndrug = \"apixaban\"\ndose = \"5 mg\"\nfrequency = \"bid\"\n[[proposed]]\ndrug = \"acetaminophen\"\n"
+            )
+        };
+        // All three (the patient), two of three (each pair), one.
+        for (age, w, scr, fires) in [
+            (81, 52.0, 1.6, true),
+            (80, 60.0, 1.0, true),
+            (79, 60.0, 1.5, true),
+            (85, 70.0, 1.5, true),
+            (81, 61.0, 1.49, false),
+            (75, 70.0, 0.9, false),
+        ] {
+            let a = run(&case(
+                age,
+                &format!("weight_kg = {w}\n"),
+                &format!("[labs]\ncreatinine_mg_dl = {scr}\n"),
+            ));
+            let f = dose_flag(&a, "apixaban");
+            assert_eq!(
+                f.is_some(),
+                fires,
+                "{age} y, {w} kg, Scr {scr}: {:?}",
+                kinds(&a)
+            );
+            if let Some(f) = f {
+                assert_eq!(f.concerns, Concerns::Current, "a current medicine");
+                assert!(
+                    f.inputs.iter().any(|i| i.contains("criteria met")),
+                    "{:?}",
+                    f.inputs
+                );
+            }
+        }
+        // One criterion met, creatinine unknown: could be two, so say so.
+        let a = run(&case(81, "weight_kg = 70\n", ""));
+        assert!(dose_flag(&a, "apixaban").is_none());
+        assert!(
+            a.not_checked
+                .iter()
+                .any(|n| n.drug == "apixaban" && n.reason.contains("creatinine")),
+            "{:?}",
+            a.not_checked
+        );
+        // 2.5 mg twice daily is the right dose: nothing to flag.
+        let a = run(
+            &case(81, "weight_kg = 52\n", "[labs]\ncreatinine_mg_dl = 1.6\n")
+                .replace("5 mg", "2.5 mg"),
+        );
+        assert!(dose_flag(&a, "apixaban").is_none(), "{:?}", kinds(&a));
+    }
+
+    /// Acetaminophen for a child of 14 kg: 15 mg/kg per dose = 210 mg,
+    /// 75 mg/kg per day = 1050 mg (acetaminophen injection label 2.3, ages
+    /// 2-12; the per-kg figures of kb/passages/pediatric.md).
+    #[test]
+    fn paediatric_acetaminophen_by_weight() {
+        let child = |dose: &str, freq: &str| {
+            run(&format!(
+                "[patient]\nage = 3\nsex = \"male\"\nweight_kg = 14\n[[proposed]]\ndrug = \"acetaminophen\"\ndose = \"{dose}\"\nfrequency = \"{freq}\"\n"
+            ))
+        };
+        assert!(dose_flag(&child("200 mg", "q6h"), "acetaminophen").is_none());
+        let f = dose_flag(&child("250 mg", "q6h"), "acetaminophen").expect("single dose");
+        assert!(f.summary.contains("210 mg"), "{}", f.summary);
+        assert!(
+            f.inputs
+                .iter()
+                .any(|i| i.contains("15 mg/kg x 14 kg = 210 mg")),
+            "{:?}",
+            f.inputs
+        );
+        let f = dose_flag(&child("200 mg", "q4h"), "acetaminophen").expect("daily total");
+        assert!(f.summary.contains("1050 mg/day"), "{}", f.summary);
+        // The adult limits alone would have passed 1 g four times daily.
+        let a = child("1 g", "qid");
+        assert!(dose_flag(&a, "acetaminophen").is_some_and(|f| f.severity >= Severity::Major));
+        assert!(a
+            .not_checked
+            .iter()
+            .all(|n| !n.reason.contains("paediatric")));
+    }
+
+    #[test]
+    fn a_child_without_weight_or_without_paediatric_data_is_said() {
+        let a = run("[patient]\nage = 3\nsex = \"male\"\n[[proposed]]\ndrug = \"acetaminophen\"\ndose = \"200 mg\"\nfrequency = \"q6h\"\n");
+        assert!(
+            a.not_checked
+                .iter()
+                .any(|n| n.reason.contains("dose needs weight")),
+            "{:?}",
+            a.not_checked
+        );
+        let a = run("[patient]\nage = 6\nsex = \"male\"\nweight_kg = 20\n[[proposed]]\ndrug = \"lisinopril\"\ndose = \"5 mg\"\nfrequency = \"daily\"\n");
+        let n = a
+            .not_checked
+            .iter()
+            .find(|n| n.drug == "lisinopril" && n.what == "dose limits")
+            .expect("said");
+        assert!(
+            n.reason
+                .contains("no paediatric dosing data for lisinopril"),
+            "{}",
+            n.reason
+        );
+        // An adult on the same drug: no such line.
+        let a = run("[patient]\nage = 40\nsex = \"male\"\nweight_kg = 80\n[[proposed]]\ndrug = \"lisinopril\"\ndose = \"5 mg\"\nfrequency = \"daily\"\n");
+        assert!(a
+            .not_checked
+            .iter()
+            .all(|n| !n.reason.contains("paediatric")));
+    }
+
+    #[test]
+    fn age_limits_for_children_come_from_the_labels() {
+        let kid = |age: u32, conditions: &str, drug: &str| {
+            run(&format!(
+                "conditions = [{conditions}]\n[patient]\nage = {age}\nsex = \"female\"\nweight_kg = 30\n[[proposed]]\ndrug = \"{drug}\"\n"
+            ))
+        };
+        let pediatric = |a: &Assessment| {
+            a.flags
+                .iter()
+                .find(|f| f.kind == Kind::Pediatric)
+                .map(|f| f.severity)
+        };
+        assert_eq!(
+            pediatric(&kid(8, "", "codeine")),
+            Some(Severity::Contraindicated)
+        );
+        assert_eq!(
+            pediatric(&kid(10, "", "tramadol")),
+            Some(Severity::Contraindicated)
+        );
+        assert_eq!(
+            pediatric(&kid(15, "\"tonsillectomy\"", "codeine")),
+            Some(Severity::Contraindicated)
+        );
+        assert_eq!(pediatric(&kid(15, "", "codeine")), None);
+        assert_eq!(
+            pediatric(&kid(9, "\"influenza\"", "aspirin")),
+            Some(Severity::Contraindicated)
+        );
+        assert_eq!(pediatric(&kid(9, "", "aspirin")), None);
+        assert_eq!(pediatric(&kid(40, "\"influenza\"", "aspirin")), None);
+    }
+
+    #[test]
+    fn current_medicines_are_reviewed_and_marked_as_such() {
+        // Two current medicines interact; the proposed drug is harmless.
+        let a = run("[patient]\nage = 60\nsex = \"male\"\nweight_kg = 80\n[[medications]]\ndrug = \"warfarin\"\n[[medications]]\ndrug = \"naproxen\"\n[[proposed]]\ndrug = \"acetaminophen\"\n");
+        let f = a
+            .flags
+            .iter()
+            .find(|f| f.kind == Kind::Interaction)
+            .expect("current pair checked");
+        assert_eq!(f.concerns, Concerns::Current);
+        // The proposed drug with a current one concerns the proposal.
+        let a = run("[patient]\nage = 60\nsex = \"male\"\nweight_kg = 80\n[[medications]]\ndrug = \"warfarin\"\n[[proposed]]\ndrug = \"naproxen\"\n");
+        let f = a
+            .flags
+            .iter()
+            .find(|f| f.kind == Kind::Interaction)
+            .expect("pair");
+        assert_eq!(f.concerns, Concerns::Proposed);
+        // A review needs no proposed drug; a plain case still does.
+        let review = "review = true\n[patient]\nage = 60\nsex = \"male\"\n[[medications]]\ndrug = \"warfarin\"\n[[medications]]\ndrug = \"naproxen\"\n";
+        assert!(run(review)
+            .flags
+            .iter()
+            .any(|f| f.kind == Kind::Interaction));
+        let error = parse_case(&review.replace("review = true\n", ""), "t")
+            .expect_err("no proposed")
+            .to_string();
+        assert!(
+            error.contains("proposed") && error.contains("review = true"),
+            "{error}"
+        );
     }
 
     #[test]

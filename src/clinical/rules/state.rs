@@ -2,7 +2,7 @@
 //! older adults (Beers), labs and drug-disease, all through one `when`
 //! evaluator that also says which inputs were missing.
 
-use super::{contains_term, fill, Context, Finding, Findings};
+use super::{contains_term, fill, Context, Finding, Findings, Resolved};
 use crate::clinical::calc::HepaticGrade;
 use crate::intake::{fmt_num, LabKind};
 use crate::kb::model::When;
@@ -25,6 +25,7 @@ pub enum Outcome {
     Missing(Vec<String>),
 }
 
+#[derive(Default)]
 struct Eval {
     inputs: Vec<String>,
     missing: Vec<String>,
@@ -117,20 +118,11 @@ fn from_state_or_condition(
     }
 }
 
-/// Evaluates `when` for proposed drug `drug` (entry `index`).
-pub fn evaluate(ctx: &Context<'_>, when: &When, index: usize) -> Outcome {
+/// Adds what `when`'s own conditions say about the patient to `e`.
+fn conditions(ctx: &Context<'_>, when: &When, r: &Resolved<'_>, e: &mut Eval) {
     let p = &ctx.case.patient;
     let d = ctx.derived;
     let labs = &ctx.case.labs;
-    let mut e = Eval {
-        inputs: Vec::new(),
-        missing: Vec::new(),
-        failed: false,
-        value: None,
-        threshold: None,
-        measure: None,
-    };
-
     e.numeric(
         "eGFR",
         d.egfr_ml_min_1_73m2.map(|v| (v, "mL/min/1.73m2")),
@@ -236,6 +228,26 @@ pub fn evaluate(ctx: &Context<'_>, when: &When, index: usize) -> Outcome {
             None,
             &format!("{} (not recorded)", kind.name()),
         );
+        if let Some(a) = when.at_least {
+            match value {
+                Some(v) => e.flag(
+                    v >= a,
+                    format!(
+                        "{} {} {} (>= {})",
+                        kind.name(),
+                        fmt_num(v),
+                        kind.unit(),
+                        fmt_num(a)
+                    ),
+                ),
+                None => {
+                    let m = format!("{} (not recorded)", kind.name());
+                    if !e.missing.contains(&m) {
+                        e.missing.push(m);
+                    }
+                }
+            }
+        }
         if let Some(a) = when.above {
             match value {
                 Some(v) if v > a => {
@@ -259,13 +271,75 @@ pub fn evaluate(ctx: &Context<'_>, when: &When, index: usize) -> Outcome {
             }
         }
     }
+    e.numeric(
+        "weight",
+        p.weight_kg.map(|w| (w, "kg")),
+        when.weight_below,
+        when.weight_at_least,
+        "weight (not recorded)",
+    );
+    if let Some(max) = when.weight_at_most {
+        match p.weight_kg {
+            Some(w) => e.flag(
+                w <= max,
+                format!("weight {} kg (<= {})", fmt_num(w), fmt_num(max)),
+            ),
+            None => e.missing.push("weight (not recorded)".into()),
+        }
+    }
     if !when.with_any.is_empty() {
         let other = ctx
-            .others(index)
+            .others_than(r)
             .find_map(|r| r.id.filter(|&id| ctx.kb.matches(&when.with_any, id)));
         match other {
             Some(id) => e.inputs.push(format!("with {}", ctx.name(id))),
             None => e.failed = true,
+        }
+    }
+}
+
+/// Evaluates `when` for the drug of entry `r` (proposed or current).
+pub fn evaluate(ctx: &Context<'_>, when: &When, r: &Resolved<'_>) -> Outcome {
+    let mut e = Eval::default();
+    conditions(ctx, when, r, &mut e);
+    if let Some(count) = &when.at_least_of {
+        // "Two or more of": each criterion on its own; met ones count,
+        // missing ones could still make up the number.
+        let (mut met, mut unknown) = (Vec::new(), Vec::new());
+        for c in &count.of {
+            let mut sub = Eval::default();
+            conditions(ctx, c, r, &mut sub);
+            if sub.failed {
+                continue;
+            }
+            if sub.missing.is_empty() {
+                met.extend(sub.inputs);
+            } else {
+                unknown.extend(sub.missing);
+            }
+        }
+        let n = count.n as usize;
+        if met.len() >= n {
+            e.inputs.push(format!(
+                "{} of {} criteria met (needs {n}): {}",
+                met.len(),
+                count.of.len(),
+                met.join("; ")
+            ));
+        } else if met.len() + unknown.len() >= n {
+            e.missing.push(format!(
+                "{} ({} of {} criteria met, {n} needed{})",
+                unknown.join(", "),
+                met.len(),
+                count.of.len(),
+                if met.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", met.join("; "))
+                }
+            ));
+        } else {
+            e.failed = true;
         }
     }
 
@@ -300,12 +374,12 @@ pub fn vars<'a>(
 }
 
 pub fn check(ctx: &Context<'_>, out: &mut Findings) {
-    for (index, p) in ctx.proposed_ids() {
+    for (r, p) in ctx.known() {
         for rule in &ctx.kb.records.rules {
-            if !ctx.kb.matches(&rule.drugs, p) {
+            if !ctx.kb.matches(&rule.drugs, p) || (rule.starting_only && !r.proposed) {
                 continue;
             }
-            match evaluate(ctx, &rule.when, index) {
+            match evaluate(ctx, &rule.when, r) {
                 Outcome::Match {
                     inputs,
                     value,
@@ -317,6 +391,7 @@ pub fn check(ctx: &Context<'_>, out: &mut Findings) {
                         kind: rule.kind,
                         severity: rule.severity,
                         drugs: vec![ctx.name(p).to_string()],
+                        concerns: r.concerns(),
                         summary: fill(&rule.summary, &vars),
                         detail: fill(&rule.detail, &vars),
                         suggestion: fill(&rule.suggestion, &vars),

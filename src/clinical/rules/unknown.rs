@@ -55,6 +55,7 @@ pub fn check(ctx: &Context<'_>, out: &mut Findings) {
             kind: Kind::UnknownDrug,
             severity,
             drugs: vec![typed.to_lowercase()],
+            concerns: r.concerns(),
             summary,
             detail: "Interactions, renal, hepatic, pregnancy, allergy, duplicate and dose rules cannot be applied to a name the knowledge base does not recognise.".into(),
             suggestion,

@@ -2,7 +2,7 @@
 //! colour alone), then what could not be checked.
 
 use super::{follow, wrap, Ctx, EventState, View};
-use crate::clinical::{Flag, NotChecked};
+use crate::clinical::{Concerns, Flag, NotChecked};
 use crate::tui::action::Action;
 use crate::tui::keys::{Context, Key};
 use crate::tui::strings;
@@ -16,6 +16,8 @@ pub struct FlagsView {
     pub flags: Vec<Flag>,
     pub not_checked: Vec<NotChecked>,
     pub selected: usize,
+    /// Whether the case proposes a drug (a review proposes none).
+    pub has_proposed: bool,
 }
 
 /// Moves a selection within `0..n` for a navigation action.
@@ -33,6 +35,19 @@ pub fn navigate(sel: usize, n: usize, action: Action, page: usize) -> Option<usi
 }
 
 impl FlagsView {
+    /// Flags about a proposed drug first, then those about the current
+    /// regimen only; each group keeps its most-serious-first order.
+    pub fn new(flags: &[Flag], not_checked: &[NotChecked], has_proposed: bool) -> FlagsView {
+        let mut flags = flags.to_vec();
+        flags.sort_by_key(|f| f.concerns);
+        FlagsView {
+            flags,
+            not_checked: not_checked.to_vec(),
+            selected: 0,
+            has_proposed,
+        }
+    }
+
     pub fn selected_flag(&self) -> Option<&Flag> {
         self.flags.get(self.selected)
     }
@@ -60,7 +75,20 @@ impl View for FlagsView {
                 lines.push(Line::from(Span::styled(l, t.text())));
             }
         }
+        let regimen_from = self
+            .flags
+            .iter()
+            .position(|f| f.concerns == Concerns::Current);
+        if regimen_from == Some(0) && self.has_proposed {
+            lines.push(Line::from(Span::styled(
+                strings::NO_PROPOSED_FLAGS,
+                t.text(),
+            )));
+        }
         for (i, f) in self.flags.iter().enumerate() {
+            if regimen_from == Some(i) {
+                lines.push(Line::from(Span::styled(strings::REGIMEN_FLAGS, t.accent())));
+            }
             let selected = i == self.selected;
             if selected {
                 sel_line = lines.len();
