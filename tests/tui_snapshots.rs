@@ -182,6 +182,22 @@ fn results_panes_without_model() {
     snap("results_trace", &t.app);
 }
 
+/// A regimen with its own problems: the proposed drug's flags (none) come
+/// first, then the current medicines' under their own heading.
+#[test]
+fn results_group_the_regimen_after_the_proposal() {
+    let t = results_app("regimen-review-apixaban-dose.toml");
+    snap("results_regimen", &t.app);
+    let text = render(&t.app, 80, 24);
+    let none = text
+        .find("No flag for the proposed drug(s).")
+        .expect("said first");
+    let heading = text
+        .find("Current medicines (regimen review):")
+        .expect("heading");
+    assert!(none < heading);
+}
+
 #[test]
 fn help_overlay_lists_every_binding() {
     let mut t = results_app("metformin-ckd4.toml");
