@@ -157,6 +157,14 @@ pub fn to_text(a: &Assessment, color: bool, trace: bool) -> String {
             f.drugs.join(" + ")
         ));
         s.push_str(&format!("      {}\n", f.summary));
+        for inc in &f.includes {
+            s.push_str(&format!(
+                "        + {} {}: {}\n",
+                inc.severity.as_str(),
+                inc.drugs.join(" + "),
+                inc.summary
+            ));
+        }
         if !f.suggestion.is_empty() {
             s.push_str(&format!("      Do: {}\n", f.suggestion));
         }

@@ -2,7 +2,7 @@
 //! rehearsal): every expected flag present with at least the stated
 //! severity, and no `absent` flag present.
 
-use super::Flag;
+use super::{Flag, Kind, Severity};
 use crate::intake::{Expect, ExpectedFlag};
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -19,13 +19,22 @@ impl ExpectResult {
     }
 }
 
-/// Whether `flag` satisfies `e` (kind, drugs as a subset, severity at least).
+/// Whether `flag` satisfies `e` (kind, drugs as a subset, severity at
+/// least), itself or through a flag it groups (an interaction shown under
+/// the combination that includes it is still found).
 pub fn matches(e: &ExpectedFlag, flag: &Flag) -> bool {
-    flag.kind == e.kind
-        && e.drugs
+    let hit = |kind: Kind, drugs: &[String], severity: Severity| {
+        kind == e.kind
+            && e.drugs
+                .iter()
+                .all(|d| drugs.iter().any(|f| f.eq_ignore_ascii_case(d.trim())))
+            && e.severity.is_none_or(|s| severity >= s)
+    };
+    hit(flag.kind, &flag.drugs, flag.severity)
+        || flag
+            .includes
             .iter()
-            .all(|d| flag.drugs.iter().any(|f| f.eq_ignore_ascii_case(d.trim())))
-        && e.severity.is_none_or(|s| flag.severity >= s)
+            .any(|i| hit(i.kind, &i.drugs, i.severity))
 }
 
 pub fn score(expect: &Expect, flags: &[Flag]) -> ExpectResult {

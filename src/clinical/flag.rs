@@ -29,6 +29,20 @@ pub struct Flag {
     /// The patient values the rule looked at, for the trace (extension).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub inputs: Vec<String>,
+    /// For a `combination` flag: the pairwise flags it groups, which are
+    /// not repeated on their own (extension).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub includes: Vec<Included>,
+}
+
+/// A flag grouped under a combination flag.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Included {
+    pub kind: Kind,
+    pub severity: Severity,
+    pub drugs: Vec<String>,
+    pub summary: String,
+    pub rules: Vec<String>,
 }
 
 /// Something the engine could not check, said out loud (extension of the

@@ -122,6 +122,15 @@ pub fn kind_words(kind: Kind) -> &'static [&'static str] {
             "under 12",
             "mg/kg",
         ],
+        Kind::Combination => &[
+            "together",
+            "combination",
+            "triple",
+            "kidney injury",
+            "respiratory depression",
+            "qt",
+            "additive",
+        ],
         Kind::UnknownDrug => &[
             "not recogni",
             "unknown",

@@ -103,6 +103,28 @@ fn record_problems(r: &Records) -> Vec<String> {
         }
         when_problems(&x.when, &format!("{}: `{}`", x.origin, x.id), &mut problems);
     }
+    for x in &r.combinations {
+        seen(&x.id, x.origin.to_string(), &mut problems);
+        let counted = !x.members.is_empty() || x.at_least.is_some();
+        match (x.groups.is_empty(), counted) {
+            (false, false) if x.groups.len() < 2 => problems.push(format!(
+                "{}: `{}`: `groups` needs at least two groups",
+                x.origin, x.id
+            )),
+            (false, false) => {}
+            (true, true) if x.members.is_empty() || x.at_least.is_none_or(|n| n < 2) => problems
+                .push(format!(
+                    "{}: `{}`: `members` needs `at_least` (2 or more)",
+                    x.origin, x.id
+                )),
+            (true, true) => {}
+            _ => problems.push(format!(
+                "{}: `{}`: give either `groups` or `members` with `at_least`",
+                x.origin, x.id
+            )),
+        }
+        when_problems(&x.when, &format!("{}: `{}`", x.origin, x.id), &mut problems);
+    }
     for x in &r.classes {
         seen(&x.id, x.origin.to_string(), &mut problems);
     }

@@ -305,6 +305,10 @@ impl Kb {
         for x in &r.doses {
             check_refs(&x.origin, &x.id, "drugs", &x.drugs);
         }
+        for x in &r.combinations {
+            let refs: Vec<String> = x.refs().cloned().collect();
+            check_refs(&x.origin, &x.id, "groups/members", &refs);
+        }
         for x in &r.duplicates {
             if !self.classes.contains_key(&x.class) {
                 problems.push(format!(
@@ -353,6 +357,9 @@ impl Kb {
         for x in &r.doses {
             out.extend(x.drugs.iter().chain(&x.when.with_any).cloned());
         }
+        for x in &r.combinations {
+            out.extend(x.refs().cloned());
+        }
         for x in &r.duplicates {
             out.insert(format!("class:{}", x.class));
         }
@@ -393,6 +400,11 @@ impl Kb {
         );
         out.extend(
             r.doses
+                .iter()
+                .map(|x| (&x.origin, x.id.clone(), x.sources.as_slice())),
+        );
+        out.extend(
+            r.combinations
                 .iter()
                 .map(|x| (&x.origin, x.id.clone(), x.sources.as_slice())),
         );
@@ -544,6 +556,7 @@ impl Kb {
         rules.insert("allergy".into(), r.allergies.len());
         rules.insert("duplicate".into(), r.duplicates.len());
         rules.insert("dose".into(), r.doses.len());
+        rules.insert("combination".into(), r.combinations.len());
         Stats {
             drugs: r.drugs.len(),
             synonyms: r.drugs.iter().map(|d| d.synonyms.len()).sum(),

@@ -287,6 +287,42 @@ pub struct DoseRule {
     pub origin: Origin,
 }
 
+/// A rule on several drugs at once (`[[combination]]`, kind `combination`):
+/// one distinct drug from each of `groups` (the "triple whammy": an NSAID,
+/// an ACE inhibitor or ARB, and a diuretic), or at least `at_least` distinct
+/// drugs among `members` (QT-prolonging drugs), optionally with a patient
+/// condition in `when`. Pairwise interaction flags among the drugs it found
+/// are grouped under its flag.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CombinationRule {
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at_least: Option<u32>,
+    pub severity: Severity,
+    pub summary: String,
+    #[serde(default)]
+    pub detail: String,
+    #[serde(default)]
+    pub suggestion: String,
+    pub sources: Vec<String>,
+    #[serde(default)]
+    pub when: When,
+    #[serde(skip)]
+    pub origin: Origin,
+}
+
+impl CombinationRule {
+    /// Every ref the rule names.
+    pub fn refs(&self) -> impl Iterator<Item = &String> {
+        self.groups.iter().flatten().chain(&self.members)
+    }
+}
+
 /// A prose passage with its provenance.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Passage {
@@ -325,6 +361,8 @@ pub struct Records {
     pub allergies: Vec<AllergyRule>,
     pub duplicates: Vec<DuplicateRule>,
     pub doses: Vec<DoseRule>,
+    #[serde(default)]
+    pub combinations: Vec<CombinationRule>,
     pub passages: Vec<Passage>,
 }
 
@@ -356,5 +394,6 @@ has_origin!(
     AllergyRule,
     DuplicateRule,
     DoseRule,
+    CombinationRule,
     Passage
 );

@@ -134,6 +134,8 @@ struct TomlFile {
     duplicate: Vec<Spanned<super::model::DuplicateRule>>,
     #[serde(default)]
     dose: Vec<Spanned<super::model::DoseRule>>,
+    #[serde(default)]
+    combination: Vec<Spanned<super::model::CombinationRule>>,
 }
 
 fn line_of(text: &str, pos: usize) -> usize {
@@ -178,6 +180,7 @@ fn parse_toml(path: &str, text: &str, records: &mut Records) -> Result<(), KbErr
     take!(file.allergy, records.allergies);
     take!(file.duplicate, records.duplicates);
     take!(file.dose, records.doses);
+    take!(file.combination, records.combinations);
     Ok(())
 }
 

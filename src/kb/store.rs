@@ -24,7 +24,7 @@ const META: &str = "meta";
 const IMPORTED: &str = "imported";
 /// Brand names learnt from imports: normalised name -> generic name.
 const ALIASES: &str = "aliases";
-const TREES: [&str; 8] = [
+const TREES: [&str; 9] = [
     "drug",
     "class",
     "interaction",
@@ -33,6 +33,7 @@ const TREES: [&str; 8] = [
     "duplicate",
     "dose",
     "passage",
+    "combination",
 ];
 
 /// A record with its origin, as kept in a tree.
@@ -113,6 +114,10 @@ impl KbStore {
         self.write_tree("allergy", r.allergies.iter().map(|x| (x.id.as_str(), x)))?;
         self.write_tree("duplicate", r.duplicates.iter().map(|x| (x.id.as_str(), x)))?;
         self.write_tree("dose", r.doses.iter().map(|x| (x.id.as_str(), x)))?;
+        self.write_tree(
+            "combination",
+            r.combinations.iter().map(|x| (x.id.as_str(), x)),
+        )?;
         self.write_tree("passage", r.passages.iter().map(|x| (x.id.as_str(), x)))?;
         meta.insert("hash", hash.as_bytes())
             .map_err(|e| self.err(e))?;
@@ -161,6 +166,7 @@ impl KbStore {
             duplicates: self.read_tree(TREES[5])?,
             doses: self.read_tree(TREES[6])?,
             passages: self.read_tree(TREES[7])?,
+            combinations: self.read_tree(TREES[8])?,
         };
         records
             .passages

@@ -305,6 +305,7 @@ mod tests {
             sources: vec!["s".into()],
             rules: vec![],
             inputs: vec![],
+            includes: vec![],
         }
     }
 

@@ -23,11 +23,14 @@ pub enum Kind {
     /// Age limits for children: contraindications below an age, and
     /// weight-based (mg/kg) dosing.
     Pediatric,
+    /// Several drugs together: one from each of several classes (the
+    /// "triple whammy"), or a count of drugs sharing an effect.
+    Combination,
     UnknownDrug,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 13] = [
+    pub const ALL: [Kind; 14] = [
         Kind::Interaction,
         Kind::Renal,
         Kind::Hepatic,
@@ -40,6 +43,7 @@ impl Kind {
         Kind::Lab,
         Kind::Condition,
         Kind::Pediatric,
+        Kind::Combination,
         Kind::UnknownDrug,
     ];
 
@@ -57,6 +61,7 @@ impl Kind {
             Kind::Lab => "lab",
             Kind::Condition => "condition",
             Kind::Pediatric => "pediatric",
+            Kind::Combination => "combination",
             Kind::UnknownDrug => "unknown-drug",
         }
     }

@@ -10,9 +10,11 @@
 //! | renal, hepatic, pregnancy, lactation, beers, lab, condition | [`state`] | `[[rule]]` |
 //! | allergy | [`allergy`] | `[[allergy]]` + class membership |
 //! | duplicate therapy | [`duplicate`] | `[[duplicate]]` |
-//! | dose | [`dose`] | `[[dose]]` |
+//! | dose (adult and paediatric) | [`dose`] | `[[dose]]` |
+//! | several drugs at once | [`combination`] | `[[combination]]` |
 
 pub mod allergy;
+pub mod combination;
 pub mod dose;
 pub mod duplicate;
 pub mod interaction;
@@ -253,6 +255,7 @@ impl Findings {
             sources: f.sources,
             rules: vec![f.rule],
             inputs: f.inputs,
+            includes: Vec::new(),
         };
         match self.flags.get_mut(&key) {
             None => {
@@ -278,6 +281,67 @@ impl Findings {
                 }
                 *old = keep;
             }
+        }
+    }
+
+    /// Moves each interaction flag whose drugs all belong to a combination
+    /// flag, and each combination flag on a subset of its drugs, under that
+    /// flag: severity, sources and rules count there, and it is not
+    /// repeated on its own. The largest combinations take first.
+    pub fn group_under_combinations(&mut self) {
+        let mut combos: Vec<(Kind, Vec<String>)> = self
+            .flags
+            .keys()
+            .filter(|(k, _)| *k == Kind::Combination)
+            .cloned()
+            .collect();
+        combos.sort_by_key(|(_, d)| std::cmp::Reverse(d.len()));
+        let mut grouped: Vec<(Kind, Vec<String>)> = Vec::new();
+        for key in &combos {
+            if grouped.contains(key) {
+                continue;
+            }
+            let inner: Vec<Flag> = self
+                .flags
+                .iter()
+                .filter(|(k2, _)| !grouped.contains(k2))
+                .filter(|((k, d), _)| {
+                    (*k == Kind::Interaction || (*k == Kind::Combination && d != &key.1))
+                        && d.iter().all(|x| key.1.contains(x))
+                })
+                .map(|(_, f)| f.clone())
+                .collect();
+            let Some(combo) = self.flags.get_mut(key) else {
+                continue;
+            };
+            for f in inner {
+                combo.severity = combo.severity.max(f.severity);
+                combo.indicator = combo.severity.indicator();
+                combo.concerns = combo.concerns.min(f.concerns);
+                for s in &f.sources {
+                    if !combo.sources.contains(s) {
+                        combo.sources.push(s.clone());
+                    }
+                }
+                for r in &f.rules {
+                    if !combo.rules.contains(r) {
+                        combo.rules.push(r.clone());
+                    }
+                }
+                grouped.push((f.kind, f.drugs.clone()));
+                // A grouped combination brings what it had grouped.
+                combo.includes.extend(f.includes);
+                combo.includes.push(super::Included {
+                    kind: f.kind,
+                    severity: f.severity,
+                    drugs: f.drugs,
+                    summary: f.summary,
+                    rules: f.rules,
+                });
+            }
+        }
+        for key in grouped {
+            self.flags.remove(&key);
         }
     }
 
@@ -318,6 +382,8 @@ pub fn evaluate(ctx: &Context<'_>) -> Findings {
     allergy::check(ctx, &mut out);
     duplicate::check(ctx, &mut out);
     dose::check(ctx, &mut out);
+    combination::check(ctx, &mut out);
+    out.group_under_combinations();
     out
 }
 
@@ -657,6 +723,101 @@ mod tests {
             error.contains("proposed") && error.contains("review = true"),
             "{error}"
         );
+    }
+
+    /// Lapi et al., BMJ 2013: an NSAID with an ACE inhibitor or ARB and a
+    /// diuretic ("triple whammy") raises the acute kidney injury rate
+    /// (RR 1.31); any two of them do not.
+    #[test]
+    fn triple_whammy_groups_its_pairwise_interactions() {
+        let case = |meds: &[&str], proposed: &str| {
+            let mut s = "[patient]\nage = 70\nsex = \"male\"\nweight_kg = 80\n".to_string();
+            for m in meds {
+                s.push_str(&format!("[[medications]]\ndrug = \"{m}\"\n"));
+            }
+            s.push_str(&format!("[[proposed]]\ndrug = \"{proposed}\"\n"));
+            run(&s)
+        };
+        let a = case(
+            &["lisinopril", "furosemide", "hydrochlorothiazide"],
+            "naproxen",
+        );
+        let f = a
+            .flags
+            .iter()
+            .find(|f| {
+                f.kind == Kind::Combination && f.rules.contains(&"triple-whammy-aki".to_string())
+            })
+            .expect("triple whammy");
+        assert_eq!(f.severity, Severity::Major);
+        assert_eq!(f.concerns, Concerns::Proposed);
+        for d in [
+            "naproxen",
+            "lisinopril",
+            "furosemide",
+            "hydrochlorothiazide",
+        ] {
+            assert!(f.drugs.contains(&d.to_string()), "{d}: {:?}", f.drugs);
+        }
+        // The pairwise NSAID interactions are under it, not beside it.
+        assert!(!f.includes.is_empty());
+        assert!(
+            a.flags
+                .iter()
+                .all(|g| g.kind != Kind::Interaction || !g.drugs.contains(&"naproxen".to_string())),
+            "{:?}",
+            kinds(&a)
+        );
+        // Two of the three are not the triple whammy.
+        let a = case(&["lisinopril"], "naproxen");
+        assert!(
+            a.flags.iter().all(|f| f.kind != Kind::Combination),
+            "{:?}",
+            kinds(&a)
+        );
+        // One drug cannot fill two groups.
+        let a = case(&["furosemide", "hydrochlorothiazide"], "naproxen");
+        assert!(a
+            .flags
+            .iter()
+            .all(|f| !f.rules.contains(&"triple-whammy-aki".to_string())));
+    }
+
+    #[test]
+    fn counts_escalate_with_the_patient_state() {
+        let case = |qtc: &str| {
+            run(&format!(
+                "[patient]\nage = 50\nsex = \"female\"\nweight_kg = 70\n{qtc}[[medications]]\ndrug = \"citalopram\"\n[[proposed]]\ndrug = \"azithromycin\"\n"
+            ))
+        };
+        let combo = |a: &Assessment| {
+            a.flags
+                .iter()
+                .find(|f| f.kind == Kind::Combination)
+                .cloned()
+                .expect("two QT drugs")
+        };
+        // QTc unknown: the count fires, the QTc escalation says it could
+        // not check, and the pairwise interaction is grouped under it.
+        let a = case("");
+        let f = combo(&a);
+        assert!(f.rules.contains(&"qt-drug-count-2".to_string()));
+        assert!(!f.rules.contains(&"qt-drug-count-2-qtc-470".to_string()));
+        assert!(
+            f.includes.iter().any(|i| i.kind == Kind::Interaction),
+            "{f:?}"
+        );
+        assert!(a
+            .not_checked
+            .iter()
+            .any(|n| n.what == "combination rules" && n.reason.contains("qtc")));
+        // QTc 480: the escalation fires.
+        let f = combo(&case("[labs]\nqtc_ms = 480\n"));
+        assert!(
+            f.rules.contains(&"qt-drug-count-2-qtc-470".to_string()),
+            "{f:?}"
+        );
+        assert!(f.severity >= Severity::Major);
     }
 
     #[test]

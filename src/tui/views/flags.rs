@@ -119,6 +119,17 @@ impl View for FlagsView {
             for l in wrap(&f.summary, w.saturating_sub(3)) {
                 lines.push(Line::from(Span::styled(format!("   {l}"), t.text())));
             }
+            for inc in &f.includes {
+                let text = format!(
+                    "+ {} {}: {}",
+                    inc.severity.symbol().trim(),
+                    inc.drugs.join(" + "),
+                    inc.summary
+                );
+                for l in wrap(&text, w.saturating_sub(5)) {
+                    lines.push(Line::from(Span::styled(format!("     {l}"), t.text())));
+                }
+            }
             if !f.suggestion.is_empty() {
                 for (j, l) in wrap(&format!("Do: {}", f.suggestion), w.saturating_sub(3))
                     .into_iter()
