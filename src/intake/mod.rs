@@ -188,10 +188,32 @@ impl Case {
 
 /// Formats a number without a trailing `.0`.
 pub fn fmt_num(v: f64) -> String {
-    if (v - v.round()).abs() < 1e-9 {
+    if !v.is_finite() || v.abs() >= 1e15 {
+        // Beyond i64's exact range: never print a saturated integer.
+        format!("{v:e}")
+    } else if (v - v.round()).abs() < 1e-9 {
         format!("{}", v.round() as i64)
     } else {
-        let s = format!("{v:.2}");
+        // Doses below 1 mg need their third decimal (0.125 mg).
+        let s = if v.abs() < 1.0 {
+            format!("{v:.3}")
+        } else {
+            format!("{v:.2}")
+        };
         s.trim_end_matches('0').trim_end_matches('.').to_string()
+    }
+}
+
+#[cfg(test)]
+mod fmt_tests {
+    use super::fmt_num;
+
+    #[test]
+    fn numbers_print_as_written() {
+        assert_eq!(fmt_num(0.125), "0.125");
+        assert_eq!(fmt_num(22.634), "22.63");
+        assert_eq!(fmt_num(4000.0), "4000");
+        assert_eq!(fmt_num(1e20), "1e20");
+        assert_eq!(fmt_num(-0.5), "-0.5");
     }
 }

@@ -517,7 +517,8 @@ impl RehearseApp {
         let [patient, decision, risks, typed] = Layout::vertical([
             Constraint::Min(4),
             Constraint::Length(3),
-            Constraint::Length(5),
+            // Every kind gets a cell: rows of GRID_COLS, plus the borders.
+            Constraint::Length(u16::try_from(Kind::ALL.len().div_ceil(GRID_COLS) + 2).unwrap_or(5)),
             Constraint::Length(3),
         ])
         .areas(area);

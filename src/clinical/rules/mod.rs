@@ -820,6 +820,28 @@ mod tests {
         assert!(f.severity >= Severity::Major);
     }
 
+    /// Dofetilide label, Step 3 (starting dose by Cockcroft-Gault CrCl):
+    /// > 60 mL/min 500 mcg, 40-60 250 mcg, 20 to < 40 125 mcg twice daily.
+    #[test]
+    fn dofetilide_dose_follows_creatinine_clearance() {
+        // 70-year-old man, 70 kg: CrCl = (140-70) x 70 / (72 x Scr).
+        let case = |scr: f64, dose: &str| {
+            run(&format!(
+                "[patient]\nage = 70\nsex = \"male\"\nweight_kg = 70\n[labs]\ncreatinine_mg_dl = {scr}\n[[proposed]]\ndrug = \"dofetilide\"\ndose = \"{dose}\"\nfrequency = \"bid\"\n"
+            ))
+        };
+        // Scr 1.0: CrCl 68 -> 500 mcg allowed.
+        assert!(dose_flag(&case(1.0, "500 mcg"), "dofetilide").is_none());
+        // Scr 1.4: CrCl 48.6 -> 250 mcg.
+        let f = dose_flag(&case(1.4, "500 mcg"), "dofetilide").expect("40-60");
+        assert!(f.summary.contains("0.25 mg"), "{}", f.summary);
+        assert!(dose_flag(&case(1.4, "250 mcg"), "dofetilide").is_none());
+        // Scr 2.2: CrCl 30.9 -> 125 mcg; 500 mcg is four times that.
+        let f = dose_flag(&case(2.2, "500 mcg"), "dofetilide").expect("20-40");
+        assert!(f.summary.contains("0.125 mg"), "{}", f.summary);
+        assert!(dose_flag(&case(2.2, "125 mcg"), "dofetilide").is_none());
+    }
+
     #[test]
     fn fill_placeholders() {
         assert_eq!(fill("{a} with {b}", &[("a", "x"), ("b", "y")]), "x with y");
