@@ -5,6 +5,7 @@
 use crate::clinical::calc::HepaticGrade;
 use crate::clinical::Severity;
 use crate::pipeline::Assessment;
+use crate::vocab::flag::{NO_PROPOSED_FLAGS, REGIMEN_FLAGS};
 use serde_json::{json, Map, Value};
 
 /// `check --json` output. `trace` adds the trace lines (extension).
@@ -132,7 +133,6 @@ pub fn to_text(a: &Assessment, color: bool, trace: bool) -> String {
     } else {
         s.push_str(&p.bold(&format!("Flags ({}), most serious first:\n", a.flags.len())));
     }
-    use crate::vocab::flag as strings;
     let mut flags: Vec<&crate::clinical::Flag> = a.flags.iter().collect();
     flags.sort_by_key(|f| f.concerns);
     let regimen_from = flags
@@ -141,9 +141,9 @@ pub fn to_text(a: &Assessment, color: bool, trace: bool) -> String {
     for (i, f) in flags.into_iter().enumerate() {
         if regimen_from == Some(i) {
             if i == 0 && !a.case.proposed.is_empty() {
-                s.push_str(&format!("  {}\n", strings::NO_PROPOSED_FLAGS));
+                s.push_str(&format!("  {NO_PROPOSED_FLAGS}\n"));
             }
-            s.push_str(&p.bold(&format!("  {}\n", strings::REGIMEN_FLAGS)));
+            s.push_str(&p.bold(&format!("  {REGIMEN_FLAGS}\n")));
         }
         let label = format!(
             "{} {}",

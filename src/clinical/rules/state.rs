@@ -312,10 +312,11 @@ pub fn evaluate(ctx: &Context<'_>, when: &When, r: &Resolved<'_>) -> Outcome {
             if sub.failed {
                 continue;
             }
+            // One entry per criterion, however many inputs it read.
             if sub.missing.is_empty() {
-                met.extend(sub.inputs);
+                met.push(sub.inputs.join(" and "));
             } else {
-                unknown.extend(sub.missing);
+                unknown.push(sub.missing.join(" and "));
             }
         }
         let n = count.n as usize;
