@@ -131,6 +131,15 @@ pub fn kind_words(kind: Kind) -> &'static [&'static str] {
             "qt",
             "additive",
         ],
+        Kind::Pharmacogenomic => &[
+            "metaboli",
+            "genotype",
+            "cyp2c19",
+            "cyp2d6",
+            "hla-b",
+            "allele",
+            "pharmacogen",
+        ],
         Kind::UnknownDrug => &[
             "not recogni",
             "unknown",

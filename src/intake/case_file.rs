@@ -31,6 +31,10 @@ pub struct CaseFile {
     pub medications: Vec<MedicationFile>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub proposed: Vec<MedicationFile>,
+    /// Gene -> phenotype (`[pharmacogenomics]`, e.g. `cyp2c19 = "poor
+    /// metabolizer"`, `"hla-b*57:01" = "positive"`).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub pharmacogenomics: std::collections::BTreeMap<String, String>,
     /// A medication review: the current medicines are assessed and no
     /// `[[proposed]]` entry is needed.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -302,6 +306,29 @@ impl CaseFile {
                 "at least one [[proposed]] entry with a `drug` is required (or `review = true` to review the current [[medications]] alone)",
             ));
         }
+        let mut pgx = std::collections::BTreeMap::new();
+        for (g, p) in &self.pharmacogenomics {
+            let field = format!("pharmacogenomics.{g}");
+            match (crate::vocab::pgx::gene(g), crate::vocab::pgx::phenotype(p)) {
+                (None, _) => errors.push(err(
+                    &field,
+                    format!(
+                        "unknown gene \"{g}\" (accepted: {})",
+                        crate::vocab::pgx::GENES.join(", ")
+                    ),
+                )),
+                (_, None) => errors.push(err(
+                    &field,
+                    format!(
+                        "unknown phenotype \"{p}\" (accepted: {})",
+                        crate::vocab::pgx::accepted_phenotypes()
+                    ),
+                )),
+                (Some(g), Some(p)) => {
+                    pgx.insert(g.to_string(), p.to_string());
+                }
+            }
+        }
         if self.review && self.proposed.is_empty() && self.medications.is_empty() {
             errors.push(err(
                 "medications",
@@ -331,6 +358,7 @@ impl CaseFile {
                 allergies,
                 medications,
                 proposed,
+                pgx,
                 review: self.review,
                 expect: self.expect.clone(),
             }),
@@ -543,6 +571,7 @@ impl CaseFile {
                 .collect(),
             medications: orders(&case.medications),
             proposed: orders(&case.proposed),
+            pharmacogenomics: case.pgx.clone(),
             review: case.review,
             expect: case.expect.clone(),
         }

@@ -138,6 +138,9 @@ pub struct Case {
     pub allergies: Vec<Allergy>,
     pub medications: Vec<MedicationOrder>,
     pub proposed: Vec<MedicationOrder>,
+    /// Known pharmacogenomic phenotypes: gene (as in `vocab::pgx::GENES`)
+    /// -> canonical phenotype.
+    pub pgx: std::collections::BTreeMap<String, String>,
     /// A medication review of the current medicines (`review = true`):
     /// `proposed` may be empty.
     pub review: bool,

@@ -226,6 +226,31 @@ fn when_problems(w: &When, at: &str, problems: &mut Vec<String>) {
             when_problems(sub, &format!("{at} at_least_of.of[{i}]"), problems);
         }
     }
+    match &w.gene {
+        Some(g) => {
+            if crate::vocab::pgx::gene(g) != Some(g.as_str()) {
+                problems.push(format!(
+                    "{at}: unknown gene `{g}` (accepted: {})",
+                    crate::vocab::pgx::GENES.join(", ")
+                ));
+            }
+            if w.phenotypes.is_empty() {
+                problems.push(format!("{at}: `gene` needs `phenotypes`"));
+            }
+            for p in &w.phenotypes {
+                if crate::vocab::pgx::phenotype(p) != Some(p.as_str()) {
+                    problems.push(format!(
+                        "{at}: phenotype `{p}` is not canonical (accepted: {})",
+                        crate::vocab::pgx::accepted_phenotypes()
+                    ));
+                }
+            }
+        }
+        None if !w.phenotypes.is_empty() => {
+            problems.push(format!("{at}: `phenotypes` need `gene`"));
+        }
+        None => {}
+    }
     if w.trimesters.iter().any(|t| !(1..=3).contains(t)) {
         problems.push(format!("{at}: trimesters must be 1, 2 or 3"));
     }

@@ -152,6 +152,12 @@ pub struct When {
     pub weight_at_least: Option<f64>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub with_any: Vec<String>,
+    /// A pharmacogenomic gene (as in `vocab::pgx::GENES`) whose recorded
+    /// phenotype must be one of `phenotypes`; unknown status is said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gene: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub phenotypes: Vec<String>,
     /// "At least n of these": each entry is a `when` of its own; the rule
     /// holds when `n` of them do (apixaban's two-of-three dose criteria).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -188,7 +194,7 @@ impl DoseRule {
 }
 
 /// Kinds a `[[rule]]` may have.
-pub const STATE_RULE_KINDS: [Kind; 8] = [
+pub const STATE_RULE_KINDS: [Kind; 9] = [
     Kind::Renal,
     Kind::Hepatic,
     Kind::Pregnancy,
@@ -197,6 +203,7 @@ pub const STATE_RULE_KINDS: [Kind; 8] = [
     Kind::Lab,
     Kind::Condition,
     Kind::Pediatric,
+    Kind::Pharmacogenomic,
 ];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

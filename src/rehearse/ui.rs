@@ -573,7 +573,9 @@ impl RehearseApp {
                 } else {
                     t.text()
                 };
-                spans.push(Span::styled(format!("{:<cw$}", truncate(&text, cw)), style));
+                // One column of space between cells, even for the longest kind.
+                let shown = truncate(&text, cw.saturating_sub(1));
+                spans.push(Span::styled(format!("{shown:<cw$}"), style));
             }
             lines.push(Line::from(spans));
         }

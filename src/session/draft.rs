@@ -356,6 +356,7 @@ impl Draft {
             allergies,
             // Nothing proposed but a regimen given: review that regimen.
             review: proposed.is_empty() && !medications.is_empty(),
+            pharmacogenomics: Default::default(),
             medications,
             proposed,
             expect: None,

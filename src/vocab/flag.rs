@@ -26,11 +26,14 @@ pub enum Kind {
     /// Several drugs together: one from each of several classes (the
     /// "triple whammy"), or a count of drugs sharing an effect.
     Combination,
+    /// A drug-gene pair: the patient's recorded phenotype (CYP2C19 poor
+    /// metabolizer, HLA-B*57:01 positive) changes what the drug does.
+    Pharmacogenomic,
     UnknownDrug,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 14] = [
+    pub const ALL: [Kind; 15] = [
         Kind::Interaction,
         Kind::Renal,
         Kind::Hepatic,
@@ -44,6 +47,7 @@ impl Kind {
         Kind::Condition,
         Kind::Pediatric,
         Kind::Combination,
+        Kind::Pharmacogenomic,
         Kind::UnknownDrug,
     ];
 
@@ -62,6 +66,7 @@ impl Kind {
             Kind::Condition => "condition",
             Kind::Pediatric => "pediatric",
             Kind::Combination => "combination",
+            Kind::Pharmacogenomic => "pharmacogenomic",
             Kind::UnknownDrug => "unknown-drug",
         }
     }

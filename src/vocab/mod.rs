@@ -10,6 +10,7 @@ pub mod allergy;
 pub mod condition;
 pub mod flag;
 pub mod lab;
+pub mod pgx;
 pub mod sources;
 pub mod text;
 pub mod units;

@@ -842,6 +842,50 @@ mod tests {
         assert!(dose_flag(&case(2.2, "125 mcg"), "dofetilide").is_none());
     }
 
+    /// Clopidogrel boxed warning: reduced effect in CYP2C19 poor
+    /// metabolizers; unknown status is said, not assumed normal.
+    #[test]
+    fn clopidogrel_by_cyp2c19_phenotype() {
+        let case = |pgx: &str| {
+            run(&format!(
+                "[patient]\nage = 58\nsex = \"male\"\nweight_kg = 84\n{pgx}[[proposed]]\ndrug = \"clopidogrel\"\n"
+            ))
+        };
+        let pgx = |a: &Assessment| {
+            a.flags
+                .iter()
+                .find(|f| f.kind == Kind::Pharmacogenomic)
+                .map(|f| f.severity)
+        };
+        assert_eq!(
+            pgx(&case("[pharmacogenomics]\nCYP2C19 = \"PM\"\n")),
+            Some(Severity::Major)
+        );
+        let normal = case("[pharmacogenomics]\ncyp2c19 = \"normal metabolizer\"\n");
+        assert_eq!(pgx(&normal), None);
+        assert!(normal
+            .not_checked
+            .iter()
+            .all(|n| !n.reason.contains("CYP2C19")));
+        let unknown = case("");
+        assert_eq!(pgx(&unknown), None);
+        assert!(
+            unknown
+                .not_checked
+                .iter()
+                .any(|n| n.reason.contains("CYP2C19 status (not recorded)")),
+            "{:?}",
+            unknown.not_checked
+        );
+        let bad = parse_case("[patient]\nage = 58\nsex = \"male\"\n[pharmacogenomics]\ncyp2c19 = \"slow\"\n[[proposed]]\ndrug = \"clopidogrel\"\n", "t")
+            .expect_err("unknown phenotype")
+            .to_string();
+        assert!(
+            bad.contains("pharmacogenomics.cyp2c19") && bad.contains("poor metabolizer"),
+            "{bad}"
+        );
+    }
+
     #[test]
     fn fill_placeholders() {
         assert_eq!(fill("{a} with {b}", &[("a", "x"), ("b", "y")]), "x with y");

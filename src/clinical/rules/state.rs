@@ -287,6 +287,17 @@ fn conditions(ctx: &Context<'_>, when: &When, r: &Resolved<'_>, e: &mut Eval) {
             None => e.missing.push("weight (not recorded)".into()),
         }
     }
+    if let Some(gene) = &when.gene {
+        match ctx.case.pgx.get(gene) {
+            Some(p) => e.flag(
+                when.phenotypes.iter().any(|w| w == p),
+                format!("{} {p}", gene.to_uppercase()),
+            ),
+            None => e
+                .missing
+                .push(format!("{} status (not recorded)", gene.to_uppercase())),
+        }
+    }
     if !when.with_any.is_empty() {
         let other = ctx
             .others_than(r)
