@@ -505,6 +505,24 @@ mod tests {
         assert_eq!(case.proposed[0].drug, "metformin");
     }
 
+    /// Leaving "Proposed drug(s)" empty with current medicines filled in is
+    /// a medication review; with neither, the form says what is missing.
+    #[test]
+    fn no_proposed_drug_with_a_regimen_is_a_review() {
+        let mut d = metformin();
+        d.set("proposed[0].drug", "");
+        d.set("medications[0].drug", "warfarin");
+        let case = d.validate("t").expect("a review");
+        assert!(case.review && case.proposed.is_empty());
+        let mut d = metformin();
+        d.set("proposed[0].drug", "");
+        let errors = d.validate("t").expect_err("nothing to check");
+        assert!(
+            errors.iter().any(|e| e.message.contains("review")),
+            "{errors:?}"
+        );
+    }
+
     #[test]
     fn errors_name_form_keys_and_rows() {
         let mut d = metformin();
