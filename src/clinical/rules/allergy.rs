@@ -1,7 +1,7 @@
 //! Allergies: the same drug or a class it belongs to (built in), and
 //! cross-reactivity between drugs or classes (`[[allergy]]`).
 
-use super::{fill, Context, Finding, Findings};
+use super::{Context, Finding, Findings, Subject};
 use crate::clinical::{Kind, Severity};
 use crate::kb::DrugId;
 use crate::vocab::allergy::no_known_allergy;
@@ -76,25 +76,25 @@ pub fn check(ctx: &Context<'_>, out: &mut Findings) {
                     ("b", ctx.name(p)),
                     ("value", substance),
                 ];
-                out.push(Finding {
-                    kind: Kind::Allergy,
-                    severity,
-                    drugs: vec![ctx.name(p).to_string()],
-                    concerns: r.concerns(),
-                    summary: fill(&rule.summary, &vars),
-                    detail: fill(&rule.detail, &vars),
-                    suggestion: fill(&rule.suggestion, &vars),
-                    sources: rule.sources.clone(),
-                    rule: rule.id.clone(),
-                    inputs: vec![
-                        format!(
-                            "allergy \"{substance}\"{reaction}{}",
-                            if severe { " (severe)" } else { "" }
-                        ),
-                        format!("allergen covers {}", covered_refs.join(", ")),
-                        format!("{} {}", ctx.name(p), r.role()),
-                    ],
-                });
+                let inputs = vec![
+                    format!(
+                        "allergy \"{substance}\"{reaction}{}",
+                        if severe { " (severe)" } else { "" }
+                    ),
+                    format!("allergen covers {}", covered_refs.join(", ")),
+                    format!("{} {}", ctx.name(p), r.role()),
+                ];
+                out.push(Finding::from_record(
+                    rule,
+                    Subject {
+                        kind: Kind::Allergy,
+                        severity,
+                        drugs: vec![ctx.name(p).to_string()],
+                        concerns: r.concerns(),
+                        inputs,
+                    },
+                    &vars,
+                ));
             }
         }
     }

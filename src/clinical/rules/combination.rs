@@ -6,7 +6,7 @@
 //! [`super::Findings::group_under_combinations`]).
 
 use super::state::{evaluate, Outcome};
-use super::{fill, Context, Finding, Findings, Resolved};
+use super::{Context, Finding, Findings, Resolved, Subject};
 use crate::clinical::{Concerns, Kind};
 use crate::kb::model::CombinationRule;
 use crate::kb::DrugId;
@@ -44,22 +44,21 @@ pub fn check(ctx: &Context<'_>, out: &mut Findings) {
         let count = found.len().to_string();
         let list = names.join(", ");
         let vars = [("drugs", list.as_str()), ("count", count.as_str())];
-        out.push(Finding {
-            kind: Kind::Combination,
-            severity: rule.severity,
-            drugs: names.iter().map(|n| n.to_string()).collect(),
-            concerns: found
-                .iter()
-                .map(|(r, _)| r.concerns())
-                .min()
-                .unwrap_or(Concerns::Current),
-            summary: fill(&rule.summary, &vars),
-            detail: fill(&rule.detail, &vars),
-            suggestion: fill(&rule.suggestion, &vars),
-            sources: rule.sources.clone(),
-            rule: rule.id.clone(),
-            inputs,
-        });
+        out.push(Finding::from_record(
+            rule,
+            Subject {
+                kind: Kind::Combination,
+                severity: rule.severity,
+                drugs: names.iter().map(|n| n.to_string()).collect(),
+                concerns: found
+                    .iter()
+                    .map(|(r, _)| r.concerns())
+                    .min()
+                    .unwrap_or(Concerns::Current),
+                inputs,
+            },
+            &vars,
+        ));
     }
 }
 

@@ -10,7 +10,7 @@
 //! "no paediatric dosing data".
 
 use super::state::{evaluate, Outcome};
-use super::{fill, Context, Finding, Findings, Resolved};
+use super::{Context, Finding, Findings, Resolved, Subject};
 use crate::clinical::calc::age_band;
 use crate::clinical::Kind;
 use crate::intake::fmt_num;
@@ -89,18 +89,17 @@ fn check_rule(ctx: &Context<'_>, out: &mut Findings, r: &Resolved<'_>, p: DrugId
             ("value", value.as_str()),
             ("threshold", threshold.as_str()),
         ];
-        out.push(Finding {
-            kind: Kind::Dose,
-            severity: rule.severity,
-            drugs: vec![ctx.name(p).to_string()],
-            concerns: r.concerns(),
-            summary: fill(&rule.summary, &vars),
-            detail: fill(&rule.detail, &vars),
-            suggestion: fill(&rule.suggestion, &vars),
-            sources: rule.sources.clone(),
-            rule: rule.id.clone(),
-            inputs,
-        });
+        out.push(Finding::from_record(
+            rule,
+            Subject {
+                kind: Kind::Dose,
+                severity: rule.severity,
+                drugs: vec![ctx.name(p).to_string()],
+                concerns: r.concerns(),
+                inputs,
+            },
+            &vars,
+        ));
     };
     if rule.weekly_only {
         match &order.frequency {

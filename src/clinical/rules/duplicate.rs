@@ -1,7 +1,7 @@
 //! Duplicate therapy: the same drug (or ingredient) twice, or two drugs of
 //! a class that should not be combined.
 
-use super::{fill, Context, Finding, Findings};
+use super::{Context, Finding, Findings, Subject};
 use crate::clinical::{Kind, Severity};
 use crate::kb::DrugId;
 use std::collections::BTreeSet;
@@ -59,22 +59,22 @@ pub fn check(ctx: &Context<'_>, out: &mut Findings) {
                     ("b", ctx.name(o)),
                     ("drug", ctx.name(p)),
                 ];
-                out.push(Finding {
-                    kind: Kind::Duplicate,
-                    severity: rule.severity,
-                    drugs: vec![ctx.name(p).to_string(), ctx.name(o).to_string()],
-                    concerns,
-                    summary: fill(&rule.summary, &vars),
-                    detail: fill(&rule.detail, &vars),
-                    suggestion: fill(&rule.suggestion, &vars),
-                    sources: rule.sources.clone(),
-                    rule: rule.id.clone(),
-                    inputs: vec![
-                        format!("{} {first_role}", ctx.name(p)),
-                        format!("{} {role}", ctx.name(o)),
-                        format!("both in class {}", rule.class),
-                    ],
-                });
+                let inputs = vec![
+                    format!("{} {first_role}", ctx.name(p)),
+                    format!("{} {role}", ctx.name(o)),
+                    format!("both in class {}", rule.class),
+                ];
+                out.push(Finding::from_record(
+                    rule,
+                    Subject {
+                        kind: Kind::Duplicate,
+                        severity: rule.severity,
+                        drugs: vec![ctx.name(p).to_string(), ctx.name(o).to_string()],
+                        concerns,
+                        inputs,
+                    },
+                    &vars,
+                ));
             }
         }
     }

@@ -219,6 +219,63 @@ pub struct Finding {
     pub inputs: Vec<String>,
 }
 
+/// A kb rule record's texts and provenance: what every finding built from
+/// a record copies (filled with the rule's variables).
+pub trait RuleRecord {
+    fn id(&self) -> &str;
+    fn summary(&self) -> &str;
+    fn detail(&self) -> &str;
+    fn suggestion(&self) -> &str;
+    fn sources(&self) -> &[String];
+}
+
+macro_rules! rule_record {
+    ($($t:ty),*) => {$(
+        impl RuleRecord for $t {
+            fn id(&self) -> &str { &self.id }
+            fn summary(&self) -> &str { &self.summary }
+            fn detail(&self) -> &str { &self.detail }
+            fn suggestion(&self) -> &str { &self.suggestion }
+            fn sources(&self) -> &[String] { &self.sources }
+        }
+    )*};
+}
+
+rule_record!(
+    crate::kb::model::StateRule,
+    crate::kb::model::DoseRule,
+    crate::kb::model::CombinationRule,
+    crate::kb::model::AllergyRule,
+    crate::kb::model::DuplicateRule
+);
+
+/// Who a finding is about and what it read; the texts come from a record.
+pub struct Subject {
+    pub kind: Kind,
+    pub severity: Severity,
+    pub drugs: Vec<String>,
+    pub concerns: Concerns,
+    pub inputs: Vec<String>,
+}
+
+impl Finding {
+    /// A finding from kb record `rule`, its texts filled with `vars`.
+    pub fn from_record(rule: &impl RuleRecord, s: Subject, vars: &[(&str, &str)]) -> Finding {
+        Finding {
+            kind: s.kind,
+            severity: s.severity,
+            drugs: s.drugs,
+            concerns: s.concerns,
+            summary: fill(rule.summary(), vars),
+            detail: fill(rule.detail(), vars),
+            suggestion: fill(rule.suggestion(), vars),
+            sources: rule.sources().to_vec(),
+            rule: rule.id().to_string(),
+            inputs: s.inputs,
+        }
+    }
+}
+
 impl Findings {
     /// Adds a finding; the same kind on the same drugs is one flag: the
     /// most severe text wins and sources and rules are merged.

@@ -2,7 +2,7 @@
 //! older adults (Beers), labs and drug-disease, all through one `when`
 //! evaluator that also says which inputs were missing.
 
-use super::{contains_term, fill, Context, Finding, Findings, Resolved};
+use super::{contains_term, Context, Finding, Findings, Resolved, Subject};
 use crate::clinical::calc::HepaticGrade;
 use crate::intake::{fmt_num, LabKind};
 use crate::kb::model::When;
@@ -90,6 +90,13 @@ impl Eval {
             }
         } else {
             self.failed = true;
+        }
+    }
+
+    /// Records a missing input once, however many conditions need it.
+    fn missing_once(&mut self, m: String) {
+        if !self.missing.contains(&m) {
+            self.missing.push(m);
         }
     }
 
@@ -240,12 +247,7 @@ fn conditions(ctx: &Context<'_>, when: &When, r: &Resolved<'_>, e: &mut Eval) {
                         fmt_num(a)
                     ),
                 ),
-                None => {
-                    let m = format!("{} (not recorded)", kind.name());
-                    if !e.missing.contains(&m) {
-                        e.missing.push(m);
-                    }
-                }
+                None => e.missing_once(format!("{} (not recorded)", kind.name())),
             }
         }
         if let Some(a) = when.above {
@@ -262,12 +264,7 @@ fn conditions(ctx: &Context<'_>, when: &When, r: &Resolved<'_>, e: &mut Eval) {
                     }
                 }
                 Some(_) => e.failed = true,
-                None => {
-                    let m = format!("{} (not recorded)", kind.name());
-                    if !e.missing.contains(&m) {
-                        e.missing.push(m);
-                    }
-                }
+                None => e.missing_once(format!("{} (not recorded)", kind.name())),
             }
         }
     }
@@ -399,18 +396,17 @@ pub fn check(ctx: &Context<'_>, out: &mut Findings) {
                     measure,
                 } => {
                     let vars = vars(ctx, p, &value, &threshold, &measure);
-                    out.push(Finding {
-                        kind: rule.kind,
-                        severity: rule.severity,
-                        drugs: vec![ctx.name(p).to_string()],
-                        concerns: r.concerns(),
-                        summary: fill(&rule.summary, &vars),
-                        detail: fill(&rule.detail, &vars),
-                        suggestion: fill(&rule.suggestion, &vars),
-                        sources: rule.sources.clone(),
-                        rule: rule.id.clone(),
-                        inputs,
-                    });
+                    out.push(Finding::from_record(
+                        rule,
+                        Subject {
+                            kind: rule.kind,
+                            severity: rule.severity,
+                            drugs: vec![ctx.name(p).to_string()],
+                            concerns: r.concerns(),
+                            inputs,
+                        },
+                        &vars,
+                    ));
                 }
                 Outcome::Missing(missing) => {
                     out.not_checked(
