@@ -295,9 +295,13 @@ fn tokenize(text: &str) -> Vec<Token> {
     let mut raw: Vec<String> = Vec::new();
     let mut cur = String::new();
     let flush = |cur: &mut String, raw: &mut Vec<String>| {
-        if !cur.is_empty() {
-            raw.push(std::mem::take(cur));
+        // A full stop ends a sentence ("... Oral Tablet."), never a word of
+        // the name; a decimal point sits inside a word and stays.
+        let word = cur.trim_end_matches('.');
+        if !word.is_empty() {
+            raw.push(word.to_string());
         }
+        cur.clear();
     };
     for c in text.chars() {
         match c {
@@ -650,6 +654,11 @@ mod tests {
             phrases("Warfarin\u{200B} Sodium 5\u{200B} MG Oral Tablet"),
             ["warfarin sodium"]
         );
+        // A sentence's full stop is not part of the name; a decimal point
+        // is part of the strength.
+        assert_eq!(phrases("Aspirin 81 MG Oral Tablet."), ["aspirin"]);
+        assert_eq!(phrases("Warfarin."), ["warfarin"]);
+        assert_eq!(phrases("Colchicine 0.6 MG Oral Tablet"), ["colchicine"]);
     }
 
     #[test]
