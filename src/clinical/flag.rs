@@ -2,7 +2,7 @@
 //! records say so. The vocabulary of a flag (kind, severity, indicator)
 //! lives in [`crate::vocab`].
 
-pub use crate::vocab::{Concerns, Indicator, Kind, Severity};
+pub use crate::vocab::{Concerns, Evidence, Indicator, Kind, Severity};
 use serde::{Deserialize, Serialize};
 
 /// One finding of the rule engine.
@@ -24,6 +24,10 @@ pub struct Flag {
     pub suggestion: String,
     /// Knowledge-base record ids (passages); never empty.
     pub sources: Vec<String>,
+    /// How it is known: the strongest evidence level among `sources`
+    /// (extension; [`Evidence`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<Evidence>,
     /// The rule record(s) that fired (extension).
     pub rules: Vec<String>,
     /// The patient values the rule looked at, for the trace (extension).

@@ -7,4 +7,4 @@ pub mod flag;
 pub mod rules;
 
 pub use calc::Derived;
-pub use flag::{Concerns, Flag, Included, Indicator, Kind, NotChecked, Severity};
+pub use flag::{Concerns, Evidence, Flag, Included, Indicator, Kind, NotChecked, Severity};

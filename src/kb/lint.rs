@@ -17,7 +17,10 @@ pub fn lint(sources: &Sources) -> Vec<String> {
     };
     let mut problems = record_problems(&records);
     match Kb::link(records, sources.hash()) {
-        Ok(kb) => problems.extend(orphans(&kb)),
+        Ok(kb) => {
+            problems.extend(orphans(&kb));
+            problems.extend(self_contradicting_suggestions(&kb));
+        }
         Err(KbError::Invalid(p)) => problems.extend(p),
         Err(e) => problems.push(e.to_string()),
     }
@@ -278,4 +281,157 @@ fn orphans(kb: &Kb) -> Vec<String> {
             )
         })
         .collect()
+}
+
+/// A class-level rule whose own suggestion recommends a member of that
+/// class: "prefer azithromycin" on a rule written against all macrolides
+/// flags azithromycin with advice to use azithromycin. Only members the
+/// rule reaches through a class are reported; a drug the rule names itself
+/// is usually the subject of a dose instruction ("if glyburide is used,
+/// start at 1.25 mg").
+fn self_contradicting_suggestions(kb: &Kb) -> Vec<String> {
+    let r = &kb.records;
+    let mut records: Vec<(&super::model::Origin, &str, &str, Vec<&String>)> = Vec::new();
+    records.extend(r.interactions.iter().map(|x| {
+        (
+            &x.origin,
+            x.id.as_str(),
+            x.suggestion.as_str(),
+            x.a.iter().chain(&x.b).collect(),
+        )
+    }));
+    records.extend(r.rules.iter().map(|x| {
+        (
+            &x.origin,
+            x.id.as_str(),
+            x.suggestion.as_str(),
+            x.drugs.iter().collect(),
+        )
+    }));
+    records.extend(r.doses.iter().map(|x| {
+        (
+            &x.origin,
+            x.id.as_str(),
+            x.suggestion.as_str(),
+            x.drugs.iter().collect(),
+        )
+    }));
+    records.extend(r.allergies.iter().map(|x| {
+        (
+            &x.origin,
+            x.id.as_str(),
+            x.suggestion.as_str(),
+            x.drugs.iter().collect(),
+        )
+    }));
+    records.extend(r.combinations.iter().map(|x| {
+        (
+            &x.origin,
+            x.id.as_str(),
+            x.suggestion.as_str(),
+            x.refs().collect(),
+        )
+    }));
+    let mut out = Vec::new();
+    for (origin, id, suggestion, refs) in records {
+        let (classes, named): (Vec<&String>, Vec<&String>) =
+            refs.into_iter().partition(|r| r.starts_with("class:"));
+        let named = kb.resolve_refs(&named.into_iter().cloned().collect::<Vec<_>>());
+        for (drug, mention) in kb.suggested_drugs(suggestion) {
+            if named.contains(&drug) {
+                continue;
+            }
+            if let Some(class) = classes
+                .iter()
+                .find(|c| kb.matches(std::slice::from_ref(*c), drug))
+            {
+                out.push(format!(
+                    "{origin}: `{id}` suggests {mention} as an alternative, but the rule itself matches {} through `{class}`: narrow the rule or the suggestion",
+                    kb.drug(drug).name
+                ));
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The bundled kb with one more rules file.
+    fn lint_with(extra: &str) -> Vec<String> {
+        let mut sources = Sources::bundled();
+        sources
+            .files
+            .push(("rules/zz-lint-test.toml".into(), extra.into()));
+        lint(&sources)
+    }
+
+    fn interaction(b: &str, suggestion: &str) -> String {
+        format!(
+            r#"[[interaction]]
+id = "ddi-lint-test"
+a = ["carbamazepine"]
+b = [{b}]
+severity = "major"
+summary = "{{a}} with {{b}}: test."
+suggestion = "{suggestion}"
+sources = ["ddi-carbamazepine-label"]
+"#
+        )
+    }
+
+    #[test]
+    fn a_class_rule_suggesting_its_own_member_is_reported() {
+        // The audit's finding 4: every macrolide flagged, azithromycin advised.
+        let problems = lint_with(&interaction(
+            r#""class:macrolides""#,
+            "Prefer azithromycin or a non-interacting drug.",
+        ));
+        let hit: Vec<&String> = problems
+            .iter()
+            .filter(|p| p.contains("ddi-lint-test"))
+            .collect();
+        assert_eq!(hit.len(), 1, "{problems:#?}");
+        assert!(hit[0].contains("azithromycin") && hit[0].contains("class:macrolides"));
+        // The same members through a brand name are the same drug.
+        let problems = lint_with(&interaction(
+            r#""class:macrolides""#,
+            "Use Zithromax instead.",
+        ));
+        assert!(
+            problems.iter().any(|p| p.contains("ddi-lint-test")),
+            "{problems:#?}"
+        );
+    }
+
+    #[test]
+    fn dose_instructions_named_drugs_and_other_clauses_are_not_alternatives() {
+        for (b, suggestion) in [
+            // Outside the class: a real alternative.
+            (
+                r#""clarithromycin", "erythromycin""#,
+                "Prefer azithromycin.",
+            ),
+            // A dose instruction for a member, not a choice of it.
+            (
+                r#""class:macrolides""#,
+                "Use azithromycin at a reduced dose.",
+            ),
+            // Named by the rule itself: its own subject.
+            (r#""azithromycin""#, "Consider azithromycin monitoring."),
+            // No cue word in the clause naming it.
+            (
+                r#""class:macrolides""#,
+                "Avoid; azithromycin levels are unaffected",
+            ),
+        ] {
+            let problems = lint_with(&interaction(b, suggestion));
+            assert!(
+                !problems.iter().any(|p| p.contains("ddi-lint-test")),
+                "{b} / {suggestion}: {problems:#?}"
+            );
+        }
+    }
 }

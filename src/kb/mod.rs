@@ -12,6 +12,7 @@ pub mod rxname;
 pub mod search;
 pub mod source;
 pub mod store;
+pub mod suggest;
 
 use model::{Class, Drug, Passage, Records};
 use serde::Serialize;
@@ -525,6 +526,31 @@ impl Kb {
             .iter()
             .filter_map(|n| self.records.drugs.iter().position(|d| &d.name == n))
             .collect()
+    }
+
+    /// The strongest evidence level among these passages (`None` when
+    /// none of them is a kb passage, e.g. only built-in sources). For a
+    /// contraindicated flag, a label passage that states the
+    /// contraindication counts as a label contraindication whatever its
+    /// section is called.
+    pub fn evidence(
+        &self,
+        sources: &[String],
+        contraindicated: bool,
+    ) -> Option<crate::vocab::Evidence> {
+        use crate::vocab::Evidence;
+        sources
+            .iter()
+            .filter_map(|id| self.passage(id))
+            .map(|p| match p.evidence() {
+                Evidence::LabelWarning
+                    if contraindicated && p.text.to_lowercase().contains("contraindicat") =>
+                {
+                    Evidence::LabelContraindication
+                }
+                e => e,
+            })
+            .max()
     }
 
     pub fn passage(&self, id: &str) -> Option<&Passage> {

@@ -132,6 +132,11 @@ pub struct When {
     pub breastfeeding: Option<bool>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conditions_any: Vec<String>,
+    /// Does not match when a patient condition contains one of these
+    /// terms ("heart failure" but not "heart failure with preserved
+    /// ejection fraction").
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions_none: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hepatic_impairment: Option<HepaticRequirement>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -345,6 +350,10 @@ pub struct Passage {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identifier: Option<String>,
     pub license: String,
+    /// The evidence level, when the source's kind does not say it
+    /// ([`Evidence::read`] otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<crate::vocab::Evidence>,
     #[serde(default)]
     pub text: String,
     #[serde(default)]
@@ -352,6 +361,13 @@ pub struct Passage {
 }
 
 impl Passage {
+    /// How this passage knows what it says.
+    pub fn evidence(&self) -> crate::vocab::Evidence {
+        self.evidence.unwrap_or_else(|| {
+            crate::vocab::Evidence::read(&self.source, &self.license, &self.section)
+        })
+    }
+
     /// URL, or identifier (DOI, set id) when there is no URL.
     pub fn locator(&self) -> Option<&str> {
         self.url.as_deref().or(self.identifier.as_deref())

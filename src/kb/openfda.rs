@@ -227,6 +227,7 @@ pub fn label_passages(label: &Label, kb: &Kb) -> (Vec<Passage>, Vec<(String, Str
                 )),
                 identifier: Some(format!("openfda:{set_id}:{effective}")),
                 license: "openFDA drug label data, public domain (CC0 1.0)".into(),
+                evidence: None,
                 text: body,
                 origin: Origin {
                     file: "import:openfda".into(),

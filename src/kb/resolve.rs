@@ -141,6 +141,16 @@ impl Kb {
         }
         let by_parts = self.by_ingredients(&parsed);
         if !by_parts.ids.is_empty() && by_parts.unmatched.is_empty() {
+            // "Glyburide 3 MG Oral Tablet [Glynase]": a brand that is a
+            // product of exactly these ingredients (a formulation the kb
+            // doses differently) is the more specific match.
+            if let Some(id) = self.formulation_brand(&parsed, &by_parts.ids) {
+                return Resolution {
+                    ids: vec![id],
+                    via: Via::Brand,
+                    ..base
+                };
+            }
             return by_parts;
         }
         for alt in parsed.brand.iter().chain(&parsed.alternates) {
@@ -153,6 +163,20 @@ impl Kb {
             }
         }
         by_parts
+    }
+
+    /// The bracketed brand's drug, when it is a kb product made of exactly
+    /// the drugs the ingredients resolved to (and not one of them).
+    fn formulation_brand(&self, parsed: &ParsedName, ids: &[DrugId]) -> Option<DrugId> {
+        let brand = self.lookup(parsed.brand.as_ref()?)?;
+        if ids.contains(&brand) {
+            return None;
+        }
+        let mut parts = self.ingredients(brand);
+        parts.sort_unstable();
+        let mut want = ids.to_vec();
+        want.sort_unstable();
+        (!parts.is_empty() && parts == want).then_some(brand)
     }
 
     fn by_ingredients(&self, parsed: &ParsedName) -> Resolution {

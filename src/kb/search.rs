@@ -279,6 +279,7 @@ mod tests {
             url: None,
             identifier: None,
             license: "l".into(),
+            evidence: None,
             text: text.into(),
             origin: Default::default(),
         }

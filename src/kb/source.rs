@@ -199,6 +199,8 @@ struct Frontmatter {
     #[serde(default)]
     identifier: Option<String>,
     license: String,
+    #[serde(default)]
+    evidence: Option<crate::vocab::Evidence>,
 }
 
 /// Splits a passages file into `+++` frontmatter blocks and bodies.
@@ -263,6 +265,7 @@ pub fn parse_passages(path: &str, text: &str) -> Result<Vec<Passage>, KbError> {
             url: fm.url,
             identifier: fm.identifier,
             license: fm.license,
+            evidence: fm.evidence,
             text: body,
             origin: Origin {
                 file: path.to_string(),

@@ -303,6 +303,7 @@ mod tests {
             detail: String::new(),
             suggestion: String::new(),
             sources: vec!["s".into()],
+            evidence: None,
             rules: vec![],
             inputs: vec![],
             includes: vec![],

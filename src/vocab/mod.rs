@@ -8,6 +8,7 @@
 
 pub mod allergy;
 pub mod condition;
+pub mod evidence;
 pub mod flag;
 pub mod lab;
 pub mod pgx;
@@ -15,6 +16,7 @@ pub mod sources;
 pub mod text;
 pub mod units;
 
+pub use evidence::Evidence;
 pub use flag::{Concerns, Indicator, Kind, Severity};
 pub use lab::{LabKind, LabSpec, Labs, LabsFile, LABS};
 

@@ -23,13 +23,7 @@ pub const ADULT_AGE_YEARS: f64 = 18.0;
 pub fn check(ctx: &Context<'_>, out: &mut Findings) {
     let age = ctx.case.patient.age;
     for (r, p) in ctx.known() {
-        let rules: Vec<&DoseRule> = ctx
-            .kb
-            .records
-            .doses
-            .iter()
-            .filter(|rule| ctx.kb.matches(&rule.drugs, p))
-            .collect();
+        let rules = rules_for(ctx, p);
         let child = age < ADULT_AGE_YEARS;
         // Paediatric data for this child: an age-banded rule whose band
         // (and weight band, if any) holds; missing inputs still count, and
@@ -66,6 +60,32 @@ pub fn check(ctx: &Context<'_>, out: &mut Findings) {
             check_rule(ctx, out, r, p, rule);
         }
     }
+}
+
+/// The dose records that apply to drug `p`. A record naming a product
+/// itself (micronized glyburide) replaces the ones it would inherit from
+/// its ingredient (glyburide's 20 mg maximum): a formulation dosed
+/// differently is not held to its ingredient's figures.
+fn rules_for<'k>(ctx: &Context<'k>, p: DrugId) -> Vec<&'k DoseRule> {
+    let kb = ctx.kb;
+    let name = kb.drug(p).name.as_str();
+    let matching: Vec<&DoseRule> = kb
+        .records
+        .doses
+        .iter()
+        .filter(|rule| kb.matches(&rule.drugs, p))
+        .collect();
+    let names_p = |rule: &DoseRule| rule.drugs.iter().any(|d| d == name);
+    if !matching.iter().any(|rule| names_p(rule)) {
+        return matching;
+    }
+    let ingredients: Vec<&str> = kb.drug(p).ingredients.iter().map(String::as_str).collect();
+    matching
+        .into_iter()
+        .filter(|rule| {
+            names_p(rule) || !rule.drugs.iter().any(|d| ingredients.contains(&d.as_str()))
+        })
+        .collect()
 }
 
 fn check_rule(ctx: &Context<'_>, out: &mut Findings, r: &Resolved<'_>, p: DrugId, rule: &DoseRule) {

@@ -309,6 +309,7 @@ impl Findings {
             summary: f.summary,
             detail: f.detail,
             suggestion: f.suggestion,
+            evidence: None,
             sources: f.sources,
             rules: vec![f.rule],
             inputs: f.inputs,
@@ -946,5 +947,184 @@ mod tests {
     #[test]
     fn fill_placeholders() {
         assert_eq!(fill("{a} with {b}", &[("a", "x"), ("b", "y")]), "x with y");
+    }
+
+    /// The rule ids behind a case's flags (pairwise flags grouped under a
+    /// combination included).
+    fn rule_ids(a: &Assessment) -> Vec<String> {
+        a.flags
+            .iter()
+            .flat_map(|f| {
+                f.rules
+                    .iter()
+                    .cloned()
+                    .chain(f.includes.iter().flat_map(|i| i.rules.clone()))
+            })
+            .collect()
+    }
+
+    fn pair(current: &str, proposed: &str) -> Assessment {
+        run(&format!(
+            "[patient]\nage = 50\nsex = \"male\"\nweight_kg = 80\n[[medications]]\ndrug = \"{current}\"\n[[proposed]]\ndrug = \"{proposed}\"\n"
+        ))
+    }
+
+    fn interacts(a: &Assessment) -> bool {
+        a.flags.iter().any(|f| f.kind == Kind::Interaction)
+    }
+
+    #[test]
+    fn class_rules_leave_out_the_members_they_recommend() {
+        // Issue 16's audit, findings 4 and 5, and the levodopa rule the new
+        // lint found: the suggestion's alternative is not itself flagged.
+        for (current, proposed) in [
+            ("carbamazepine", "azithromycin"),
+            ("carbamazepine", "fidaxomicin"),
+            ("clarithromycin", "lorazepam"),
+            ("clarithromycin", "oxazepam"),
+            ("clarithromycin", "temazepam"),
+            ("carbidopa-levodopa", "quetiapine"),
+            ("carbidopa-levodopa", "clozapine"),
+            ("carbidopa-levodopa", "pimavanserin"),
+        ] {
+            let a = pair(current, proposed);
+            assert!(!interacts(&a), "{current} + {proposed}: {:?}", kinds(&a));
+        }
+        // The members the mechanism holds for still interact.
+        for (current, proposed) in [
+            ("carbamazepine", "clarithromycin"),
+            ("carbamazepine", "erythromycin"),
+            ("clarithromycin", "triazolam"),
+            ("clarithromycin", "alprazolam"),
+            ("clarithromycin", "zolpidem"),
+            ("erythromycin", "midazolam"),
+            ("carbidopa-levodopa", "haloperidol"),
+            ("carbidopa-levodopa", "risperidone"),
+            ("levodopa", "metoclopramide"),
+        ] {
+            let a = pair(current, proposed);
+            assert!(interacts(&a), "{current} + {proposed}: {:?}", kinds(&a));
+        }
+    }
+
+    #[test]
+    fn micronized_glyburide_is_held_to_its_own_maximum() {
+        // Glynase label: at most 12 mg/day; nonmicronized glyburide 20 mg/day.
+        let dose = |drug: &str, mg: u32| {
+            run(&format!(
+                "[patient]\nage = 50\nsex = \"male\"\nweight_kg = 80\n[[proposed]]\ndrug = \"{drug}\"\ndose = \"{mg} mg\"\nfrequency = \"once daily\"\n"
+            ))
+        };
+        for name in [
+            "Glynase",
+            "micronized glyburide",
+            "Glyburide 6 MG Oral Tablet [Glynase]",
+            "glyburide (micronized)",
+        ] {
+            let a = dose(name, 15);
+            let ids = rule_ids(&a);
+            assert!(
+                ids.iter().any(|r| r == "glyburide-micronized-max-daily"),
+                "{name} 15 mg: {ids:?}"
+            );
+            // One dose flag, not glyburide's as well.
+            assert!(
+                !ids.iter().any(|r| r == "glyburide-max-daily"),
+                "{name}: {ids:?}"
+            );
+            assert!(rule_ids(&dose(name, 12))
+                .iter()
+                .all(|r| !r.ends_with("-max-daily")));
+        }
+        // Plain glyburide keeps its 20 mg maximum, and the micronized tablet
+        // keeps every other glyburide rule (renal, through the ingredient).
+        assert!(rule_ids(&dose("glyburide", 15))
+            .iter()
+            .all(|r| !r.ends_with("-max-daily")));
+        assert!(rule_ids(&dose("glyburide", 25))
+            .iter()
+            .any(|r| r == "glyburide-max-daily"));
+        let renal = run("[patient]\nage = 50\nsex = \"male\"\nweight_kg = 80\n[labs]\ncreatinine_mg_dl = 3.0\n[[proposed]]\ndrug = \"Glynase\"\n");
+        assert!(
+            rule_ids(&renal)
+                .iter()
+                .any(|r| r.starts_with("glyburide-crcl")),
+            "{:?}",
+            kinds(&renal)
+        );
+    }
+
+    fn severity_of(a: &Assessment, kind: Kind) -> Option<Severity> {
+        a.flags
+            .iter()
+            .filter(|f| f.kind == kind)
+            .map(|f| f.severity)
+            .max()
+    }
+
+    #[test]
+    fn mao_b_inhibitors_are_not_the_antidepressant_maois() {
+        // Issue 16, finding 3: the rasagiline label warns against (does not
+        // contraindicate) antidepressants; transdermal selegiline (Emsam),
+        // an antidepressant MAOI, does contraindicate SSRIs.
+        let rasagiline = pair("rasagiline", "sertraline");
+        assert_eq!(
+            severity_of(&rasagiline, Kind::Interaction),
+            Some(Severity::Major)
+        );
+        let emsam = pair("Emsam", "sertraline");
+        assert_eq!(
+            severity_of(&emsam, Kind::Interaction),
+            Some(Severity::Contraindicated)
+        );
+        // What the rasagiline label does contraindicate.
+        for other in ["meperidine", "tramadol", "phenelzine"] {
+            let a = pair("rasagiline", other);
+            assert_eq!(
+                severity_of(&a, Kind::Interaction),
+                Some(Severity::Contraindicated),
+                "{other}: {:?}",
+                kinds(&a)
+            );
+        }
+        // The antidepressant MAOIs are unchanged.
+        let phenelzine = pair("phenelzine", "sertraline");
+        assert_eq!(
+            severity_of(&phenelzine, Kind::Interaction),
+            Some(Severity::Contraindicated)
+        );
+    }
+
+    #[test]
+    fn non_dihydropyridine_ccbs_follow_the_heart_failure_type() {
+        // Issue 16, finding 6: Beers 2023 avoids diltiazem/verapamil in
+        // HFrEF, not in every heart failure.
+        let with = |condition: &str| {
+            run(&format!(
+                "conditions = [\"{condition}\"]\n[patient]\nage = 70\nsex = \"male\"\nweight_kg = 80\n[[proposed]]\ndrug = \"diltiazem\"\n"
+            ))
+        };
+        let hf = |a: &Assessment| {
+            a.flags
+                .iter()
+                .filter(|f| f.kind == Kind::Condition || f.kind == Kind::Beers)
+                .filter(|f| {
+                    f.summary.to_lowercase().contains("heart failure")
+                        || f.summary.contains("HFrEF")
+                })
+                .map(|f| f.severity)
+                .max()
+        };
+        assert_eq!(hf(&with("HFrEF")), Some(Severity::Major));
+        assert_eq!(
+            hf(&with("heart failure with reduced ejection fraction")),
+            Some(Severity::Major)
+        );
+        assert_eq!(hf(&with("heart failure")), Some(Severity::Moderate));
+        assert_eq!(
+            hf(&with("heart failure with preserved ejection fraction")),
+            None
+        );
+        assert_eq!(hf(&with("HFpEF")), None);
     }
 }

@@ -199,6 +199,12 @@ fn conditions(ctx: &Context<'_>, when: &When, r: &Resolved<'_>, e: &mut Eval) {
             None => e.failed = true,
         }
     }
+    if ctx.case.conditions.iter().any(|c| {
+        let lc = c.to_lowercase();
+        when.conditions_none.iter().any(|t| contains_term(&lc, t))
+    }) {
+        e.failed = true;
+    }
     if let Some(req) = when.hepatic_impairment {
         let grade = d.hepatic;
         if grade >= req.minimum() {
