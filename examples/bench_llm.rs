@@ -67,7 +67,8 @@ fn main() -> anyhow::Result<()> {
     let kb = Kb::link(sources.parse()?, sources.hash())?;
     let case = load_case(&args.case)?;
     let assessment = assess(&kb, &case);
-    let prompt = prompt_for(&assessment, &kb, true, None);
+    let note = rxguide::note::write(&kb, &assessment);
+    let prompt = prompt_for(&assessment, &kb, &note, true, None);
     if let Some(out) = &args.prompt_out {
         std::fs::write(out, serde_json::to_string_pretty(&prompt.messages)?)
             .with_context(|| format!("writing {}", out.display()))?;

@@ -6,7 +6,11 @@
 use crate::kb::Kb;
 use crate::llm::check::{check_answer, AnswerCheck, FlagDrugs};
 use crate::llm::prompt::{build, Prompt, PromptOptions};
-use crate::llm::{collect_events, GenEvent, GenRequest, Generation, Generator, LlmError};
+use crate::llm::repeat::{cut_repeat, first_repeat};
+use crate::llm::{
+    collect_events, FinishReason, GenEvent, GenRequest, Generation, Generator, LlmError,
+};
+use crate::note::{Decision, Note};
 use crate::pipeline::{prompt_input, Assessment};
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
@@ -26,13 +30,20 @@ pub struct Grounded {
 
 /// For each contraindicated/major flag, the names (generic, synonyms,
 /// brands) of the proposed drugs it covers: recommending one of them without
-/// acknowledging the flag is a conflict.
-pub fn conflict_targets(a: &Assessment, kb: &Kb) -> Vec<FlagDrugs> {
+/// acknowledging the flag is a conflict. Where the pharmacist's note
+/// decided a dose change for the drug, a changed dose acknowledges it.
+pub fn conflict_targets(a: &Assessment, kb: &Kb, note: &Note) -> Vec<FlagDrugs> {
     use crate::clinical::Severity;
     let proposed: Vec<&str> = a
         .drugs
         .iter()
         .filter(|d| d.proposed)
+        .filter_map(|d| d.generic.as_deref())
+        .collect();
+    let dose_change: Vec<&str> = note
+        .drugs
+        .iter()
+        .filter(|d| d.decision == Decision::DoseChange)
         .filter_map(|d| d.generic.as_deref())
         .collect();
     a.flags
@@ -48,6 +59,7 @@ pub fn conflict_targets(a: &Assessment, kb: &Kb) -> Vec<FlagDrugs> {
             if generics.is_empty() {
                 generics = f.drugs.iter().map(String::as_str).collect();
             }
+            let dose_change_ok = generics.iter().all(|g| dose_change.contains(g));
             let mut names: Vec<String> = Vec::new();
             for g in generics {
                 names.push(g.to_string());
@@ -61,18 +73,26 @@ pub fn conflict_targets(a: &Assessment, kb: &Kb) -> Vec<FlagDrugs> {
             (!names.is_empty()).then(|| FlagDrugs {
                 severity: f.severity.as_str().to_string(),
                 names,
+                dose_change_ok,
             })
         })
         .collect()
 }
 
-/// The prompt for an assessment (RAG on: flags and passages; off: patient
-/// and question only).
-pub fn prompt_for(a: &Assessment, kb: &Kb, rag: bool, question: Option<&str>) -> Prompt {
-    build(
-        &prompt_input(a, kb, rag, question),
-        &PromptOptions::default(),
-    )
+/// The prompt for an assessment (RAG on: flags, passages and the note's
+/// decisions as fixed; off: patient and question only).
+pub fn prompt_for(
+    a: &Assessment,
+    kb: &Kb,
+    note: &Note,
+    rag: bool,
+    question: Option<&str>,
+) -> Prompt {
+    let mut input = prompt_input(a, kb, rag, question);
+    if rag {
+        input.decisions = note.decisions();
+    }
+    build(&input, &PromptOptions::default())
 }
 
 /// What to ask: with or without retrieval, which question, how long.
@@ -123,11 +143,12 @@ pub struct AnswerJob {
 
 impl AnswerJob {
     pub fn new(a: &Assessment, kb: &Kb, ask: Ask<'_>) -> AnswerJob {
-        let prompt = prompt_for(a, kb, ask.rag, ask.question);
+        let note = crate::note::write(kb, a);
+        let prompt = prompt_for(a, kb, &note, ask.rag, ask.question);
         let request = GenRequest::new(prompt.messages.clone()).with_max_tokens(ask.max_tokens);
         let checker = Checker {
             citable: prompt.citable_ids.clone(),
-            targets: conflict_targets(a, kb),
+            targets: conflict_targets(a, kb, &note),
         };
         AnswerJob {
             rag: ask.rag,
@@ -137,16 +158,52 @@ impl AnswerJob {
         }
     }
 
-    /// Generates (until done, the limit or `cancel`) and checks the answer.
-    /// `on_event` sees every event of the generation as it happens
-    /// (loading, each token, done or error), for front ends that stream.
+    /// Generates (until done, the limit, a repeated sentence or `cancel`)
+    /// and checks the answer. `on_event` sees every event of the
+    /// generation as it happens (loading, each token, done or error), for
+    /// front ends that stream; a stop on a repeat is reported as
+    /// [`FinishReason::Repetition`] in the `Done` event and the repeat is
+    /// cut from the answer ([`crate::llm::repeat`]).
     pub async fn run(
         self,
         generator: &dyn Generator,
         cancel: CancellationToken,
-        on_event: impl FnMut(&GenEvent) + Send,
+        mut on_event: impl FnMut(&GenEvent) + Send,
     ) -> Result<Grounded, LlmError> {
-        let generation = collect_events(generator, self.request, cancel, on_event).await?;
+        let stop = cancel.child_token();
+        let mut so_far = String::new();
+        let mut repeated = false;
+        let mut generation = collect_events(generator, self.request, stop.clone(), |event| {
+            match event {
+                GenEvent::Token(t) if !repeated => {
+                    so_far.push_str(t);
+                    if first_repeat(&so_far).is_some() {
+                        repeated = true;
+                        stop.cancel();
+                    }
+                }
+                // Tokens already under way when the stop came.
+                GenEvent::Token(_) => return,
+                // The last sentence is complete at the end of the answer.
+                GenEvent::Done(stats)
+                    if !cancel.is_cancelled()
+                        && (repeated || first_repeat(&format!("{so_far} ")).is_some()) =>
+                {
+                    repeated = true;
+                    let mut stats = stats.clone();
+                    stats.finish = FinishReason::Repetition;
+                    on_event(&GenEvent::Done(stats));
+                    return;
+                }
+                _ => {}
+            }
+            on_event(event);
+        })
+        .await?;
+        if repeated && !cancel.is_cancelled() {
+            generation.text = cut_repeat(&format!("{} ", generation.text)).to_string();
+            generation.stats.finish = FinishReason::Repetition;
+        }
         let check = self.checker.check(&generation.text);
         Ok(Grounded {
             rag: self.rag,

@@ -25,6 +25,7 @@ pub mod intake;
 pub mod kb;
 pub mod llm;
 pub mod load;
+pub mod note;
 pub mod pipeline;
 pub mod rehearse;
 pub mod report;

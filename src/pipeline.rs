@@ -141,7 +141,13 @@ pub fn assess(kb: &Kb, case: &Case) -> Assessment {
         trace.push(Stage::Rules, d.describe());
     }
     let findings = rules::evaluate(&ctx);
-    let (flags, not_checked, fired) = findings.into_flags();
+    let (mut flags, not_checked, fired) = findings.into_flags();
+    for f in &mut flags {
+        f.evidence = kb.evidence(
+            &f.sources,
+            f.severity == crate::clinical::Severity::Contraindicated,
+        );
+    }
     for f in fired {
         trace.push(Stage::Rules, f);
     }
@@ -359,5 +365,6 @@ pub fn prompt_input(
             .collect(),
         question: question.map_or_else(|| default_question(&a.case), str::to_string),
         rag,
+        decisions: Vec::new(),
     }
 }

@@ -4,12 +4,14 @@
 
 use crate::clinical::calc::HepaticGrade;
 use crate::clinical::Severity;
+use crate::note::Note;
 use crate::pipeline::Assessment;
 use crate::vocab::flag::{NO_PROPOSED_FLAGS, REGIMEN_FLAGS};
 use serde_json::{json, Map, Value};
 
-/// `check --json` output. `trace` adds the trace lines (extension).
-pub fn to_json(a: &Assessment, trace: bool) -> Value {
+/// `check --json` output. `note` is the pharmacist's note (extension);
+/// `trace` adds the trace lines (extension).
+pub fn to_json(a: &Assessment, note: &Note, trace: bool) -> Value {
     let d = &a.derived;
     let mut derived = Map::new();
     let mut put = |k: &str, v: Option<Value>| {
@@ -46,6 +48,7 @@ pub fn to_json(a: &Assessment, trace: bool) -> Value {
         "passages": a.passages.iter().map(|p| json!({"id": p.id, "score": p.score, "title": p.title, "cited": p.cited})).collect::<Vec<_>>(),
         "not_checked": a.not_checked,
         "drugs": a.drugs,
+        "note": note,
     });
     if a.case.review {
         out["review"] = Value::Bool(true);
@@ -93,7 +96,7 @@ impl Paint {
 
 /// Plain-text report. `color` should be true only for a terminal with
 /// `NO_COLOR` unset.
-pub fn to_text(a: &Assessment, color: bool, trace: bool) -> String {
+pub fn to_text(a: &Assessment, note: &Note, color: bool, trace: bool) -> String {
     let p = Paint { on: color };
     let mut s = String::new();
     let title = a.case.title.as_deref().unwrap_or("");
@@ -128,6 +131,14 @@ pub fn to_text(a: &Assessment, color: bool, trace: bool) -> String {
             derived.join(", ")
         }
     ));
+    let lines = note.lines();
+    if !lines.is_empty() {
+        s.push_str(&p.bold(&format!("{}\n", crate::note::HEADING)));
+        for l in lines {
+            s.push_str(&format!("  {l}\n"));
+        }
+        s.push('\n');
+    }
     if a.flags.is_empty() {
         s.push_str("Flags: none of the knowledge base's rules fired.\n");
     } else {
@@ -151,10 +162,12 @@ pub fn to_text(a: &Assessment, color: bool, trace: bool) -> String {
             f.severity.as_str().to_uppercase()
         );
         s.push_str(&format!(
-            "  {}  {}  {}\n",
+            "  {}  {}  {}{}\n",
             p.sev(f.severity, &label),
             f.kind,
-            f.drugs.join(" + ")
+            f.drugs.join(" + "),
+            f.evidence
+                .map_or(String::new(), |e| p.dim(&format!("  (evidence: {e})")))
         ));
         s.push_str(&format!("      {}\n", f.summary));
         for inc in &f.includes {

@@ -193,3 +193,43 @@ fn eval_with_the_real_model_on_one_case_both_arms() {
     assert_eq!(off["cases"], 1);
     assert!(off["mean_latency_ms"].as_f64().is_some_and(|x| x > 0.0));
 }
+
+#[test]
+fn the_real_models_answer_never_repeats_a_sentence_and_the_note_decides() {
+    // Issue 17: SmolLM2's answer for metformin-ckd4 said the same sentence
+    // until the token limit. The answer job stops at the first repeat and
+    // cuts it; the pharmacist's note carries the decision either way.
+    let Some(_) = model() else { return };
+    let data = tempfile::tempdir().expect("tempdir");
+    let out = rxguide(data.path())
+        .args(["ask", "--json"])
+        .arg(root().join("sessions/cases/metformin-ckd4.toml"))
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let answer = v["answer"].as_str().expect("answer");
+    assert_eq!(
+        rxguide::llm::repeat::first_repeat(&format!("{answer} ")),
+        None,
+        "{answer}"
+    );
+    let sentences: Vec<String> = v["sentences"]
+        .as_array()
+        .expect("sentences")
+        .iter()
+        .map(|s| s["text"].as_str().unwrap_or("").to_lowercase())
+        .collect();
+    let mut unique = sentences.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), sentences.len(), "{sentences:#?}");
+    assert_eq!(v["note"]["drugs"][0]["decision"], "avoid", "{v:#}");
+    assert!(v["note"]["drugs"][0]["alternatives"]
+        .as_array()
+        .is_some_and(|a| a.iter().any(|x| x["drug"] == "linagliptin" && x["offered"] == true)));
+}

@@ -263,6 +263,9 @@ async fn measure_grounded_prompt() {
             .collect(),
         question: "Should metformin be started for this patient? If not, what instead?".into(),
         rag: true,
+        decisions: vec![
+            "Avoid metformin: Metformin is contraindicated when eGFR is below 30 mL/min/1.73m2 (patient: 24.3).".into(),
+        ],
     };
     let prompt = build(&input, &PromptOptions::default());
     let g = LocalGenerator::new(&path).expect("model");

@@ -35,10 +35,11 @@ pub fn run(global: &Global, backend: &BackendArgs, opts: &AskOptions<'_>) -> any
     };
     let (kb, _) = global.open_kb()?;
     let assessment = assess(&kb, &case);
+    let note = crate::note::write(&kb, &assessment);
     if !opts.json {
         print!(
             "{}",
-            crate::report::to_text(&assessment, super::stdout_color(), false)
+            crate::report::to_text(&assessment, &note, super::stdout_color(), false)
         );
         println!(
             "\nAnswer ({} backend, RAG {}):",
@@ -87,7 +88,7 @@ pub fn run(global: &Global, backend: &BackendArgs, opts: &AskOptions<'_>) -> any
     if json {
         println!(
             "{}",
-            serde_json::to_string_pretty(&to_json(&assessment.case.id, &assessment, &grounded))?
+            serde_json::to_string_pretty(&to_json(&assessment, &note, &grounded))?
         );
     } else {
         println!("\n");
@@ -103,6 +104,11 @@ fn print_check(g: &Grounded) {
             crate::llm::NO_MODEL_MESSAGE
         );
         return;
+    }
+    if g.generation.stats.finish == crate::llm::FinishReason::Repetition {
+        println!(
+            "(Stopped: the answer repeated a sentence; the repeat is cut from the check below.)"
+        );
     }
     let s = &g.check.summary;
     println!(
@@ -144,10 +150,16 @@ fn print_check(g: &Grounded) {
     );
 }
 
-/// The `ask --json` document.
-pub fn to_json(case_id: &str, a: &crate::pipeline::Assessment, g: &Grounded) -> serde_json::Value {
+/// The `ask --json` document: the answer, its check, the flags and the
+/// pharmacist's note it explains.
+pub fn to_json(
+    a: &crate::pipeline::Assessment,
+    note: &crate::note::Note,
+    g: &Grounded,
+) -> serde_json::Value {
     serde_json::json!({
-        "case": case_id,
+        "case": a.case.id,
+        "note": note,
         "rag": g.rag,
         "backend": g.generation.stats.backend,
         "model": g.generation.stats.model,

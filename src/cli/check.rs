@@ -45,14 +45,15 @@ pub fn run(
             info.elapsed.as_secs_f64() * 1000.0
         ),
     );
+    let note = crate::note::write(&kb, &assessment);
     if json {
-        let mut v = report::to_json(&assessment, trace);
+        let mut v = report::to_json(&assessment, &note, trace);
         v["not_imported"] = Value::from(imported.not_imported.clone());
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
         print!(
             "{}",
-            report::to_text(&assessment, super::stdout_color(), trace)
+            report::to_text(&assessment, &note, super::stdout_color(), trace)
         );
         print!("{}", not_imported_text(&imported.not_imported));
     }

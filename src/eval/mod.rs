@@ -51,6 +51,9 @@ pub struct ConditionSummary {
     pub mention_recall: Option<f64>,
     pub answers_with_conflict: usize,
     pub conflict_rate: Option<f64>,
+    /// Answers stopped because they repeated a sentence.
+    pub answers_repeating: usize,
+    pub repetition_rate: Option<f64>,
     pub citations: usize,
     pub valid_citations: usize,
     pub citation_validity: Option<f64>,
@@ -248,6 +251,9 @@ pub async fn run(
                     summary.expected_flags += expected.len();
                     summary.mentioned_flags += mentioned.iter().filter(|m| **m).count();
                     summary.answers_with_conflict += usize::from(s.conflicts > 0);
+                    summary.answers_repeating += usize::from(
+                        g.generation.stats.finish == crate::llm::FinishReason::Repetition,
+                    );
                     summary.citations += s.citations;
                     summary.valid_citations += s.valid_citations;
                     summary.sentences += s.sentences;
@@ -286,6 +292,7 @@ pub async fn run(
         let mean = |v: &[f64]| (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64);
         summary.mention_recall = ratio(summary.mentioned_flags, summary.expected_flags);
         summary.conflict_rate = ratio(summary.answers_with_conflict, summary.cases);
+        summary.repetition_rate = ratio(summary.answers_repeating, summary.cases);
         summary.citation_validity = ratio(summary.valid_citations, summary.citations);
         summary.unsupported_rate = ratio(summary.unsupported_sentences, summary.sentences);
         summary.mean_latency_ms = mean(&latencies);
@@ -307,11 +314,11 @@ fn num(v: Option<f64>, unit: &str) -> String {
 /// A Markdown table with one row per condition.
 pub fn markdown(summaries: &[ConditionSummary]) -> String {
     let mut s = String::from(
-        "| condition | backend / model | cases | flag mention recall | conflict rate | citation validity | unsupported sentences | mean latency | first token | decode |\n|---|---|---|---|---|---|---|---|---|---|\n",
+        "| condition | backend / model | cases | flag mention recall | conflict rate | stopped on a repeat | citation validity | unsupported sentences | mean latency | first token | decode |\n|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     for c in summaries {
         s.push_str(&format!(
-            "| {} | {} / {} | {} | {} ({}/{}) | {} ({}/{}) | {} ({}/{}) | {} ({}/{}) | {} | {} | {} |\n",
+            "| {} | {} / {} | {} | {} ({}/{}) | {} ({}/{}) | {} ({}/{}) | {} ({}/{}) | {} ({}/{}) | {} | {} | {} |\n",
             c.condition,
             c.backend,
             c.model,
@@ -321,6 +328,9 @@ pub fn markdown(summaries: &[ConditionSummary]) -> String {
             c.expected_flags,
             pct(c.conflict_rate),
             c.answers_with_conflict,
+            c.cases,
+            pct(c.repetition_rate),
+            c.answers_repeating,
             c.cases,
             pct(c.citation_validity),
             c.valid_citations,

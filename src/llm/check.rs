@@ -11,13 +11,16 @@
 //!   `-_.:/`. A sentence is [`Support::Supported`] when it cites at least one
 //!   id and every id it cites was retrieved, [`Support::WrongCitation`] when
 //!   it cites an id that was not, [`Support::Uncited`] otherwise.
-//! - Conflicts: a sentence that names a drug covered by a contraindicated or
+//! - Conflicts: a clause that names a drug covered by a contraindicated or
 //!   major flag (generic, synonym or brand, as given), uses a recommending
-//!   word (start, continue, give, prescribe, use, …) and does not acknowledge
-//!   the problem (avoid, do not, contraindicated, instead, …; for a major flag
-//!   also caution, monitor, risk, …). "Use metformin with caution" is a
-//!   conflict when metformin is contraindicated: softening is not
-//!   acknowledging. The check is lexical and per sentence, so it is a
+//!   word (start, continue, give, prescribe, use, ensure, …) and does not
+//!   acknowledge the problem in that clause (avoid, do not, contraindicated,
+//!   instead, rather than, …; for a flag whose decision is a dose change
+//!   also a changed dose: reduce, lower, mg, …). Hedges are not
+//!   acknowledgements: "start Celexa with caution" and "use metformin and
+//!   monitor renal function" recommend the drug. Clauses break at commas,
+//!   semicolons and "which", "but", "although", so "start metformin, which
+//!   is a contraindication" is a conflict. The check is lexical, so it is a
 //!   screen, not a proof.
 
 use crate::vocab::text::contains_term;
@@ -43,6 +46,9 @@ pub struct FlagDrugs {
     pub severity: String,
     /// Generic names, synonyms and brand names (any case).
     pub names: Vec<String>,
+    /// The rules ask for another dose, not another drug: a sentence that
+    /// gives a changed dose acknowledges the flag.
+    pub dose_change_ok: bool,
 }
 
 /// A recommendation that goes against a serious flag.
@@ -360,6 +366,7 @@ const RECOMMEND: &[&str] = &[
     "taking",
     "switch to",
     "try",
+    "ensure*",
     "appropriate",
     "suitable",
     "can be",
@@ -397,45 +404,73 @@ const ACKNOWLEDGE: &[&str] = &[
     "replace*",
 ];
 
-/// Extra acknowledgements that are enough for a major (not a
-/// contraindicated) flag.
-const ACKNOWLEDGE_MAJOR: &[&str] = &[
-    "caution*",
-    "cautious*",
-    "monitor*",
-    "risk*",
-    "interact*",
+/// Words that acknowledge a flag that asks for a different dose (the
+/// pharmacist's note's "proceed with a dose change").
+const DOSE_CHANGE: &[&str] = &[
     "reduc*",
     "lower*",
     "adjust*",
+    "dose*",
+    "dosing",
+    "mg",
+    "halv*",
+    "half",
+    "interval*",
 ];
+
+/// Words that end a clause for the conflict check: an acknowledgement
+/// counts only in the clause that names the drug ("Start metformin, which
+/// is a contraindication" still recommends metformin).
+const CLAUSE_BREAKS: &[&str] = &[
+    " but ",
+    " which ",
+    " although ",
+    " though ",
+    " however ",
+    " whereas ",
+];
+
+/// The clauses of a sentence (already lower case, citations stripped).
+fn clauses(text: &str) -> Vec<String> {
+    let mut marked = text.to_string();
+    for b in CLAUSE_BREAKS {
+        marked = marked.replace(b, " | ");
+    }
+    marked
+        .split(['|', ',', ';', ':', '(', ')', '—'])
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(str::to_string)
+        .collect()
+}
 
 fn find_conflict(sentence: &str, flags: &[FlagDrugs]) -> Option<Conflict> {
     let text = strip_citations(sentence).to_lowercase();
-    let recommends = RECOMMEND.iter().any(|w| contains_term(&text, w));
-    if !recommends {
-        return None;
-    }
-    let strong_ack = ACKNOWLEDGE.iter().any(|w| contains_term(&text, w));
-    let weak_ack = ACKNOWLEDGE_MAJOR.iter().any(|w| contains_term(&text, w));
-    for flag in flags {
-        let severity = flag.severity.trim().to_lowercase();
-        let acknowledged = match severity.as_str() {
-            "contraindicated" => strong_ack,
-            "major" => strong_ack || weak_ack,
-            _ => continue,
-        };
-        if acknowledged {
+    for clause in clauses(&text) {
+        if !RECOMMEND.iter().any(|w| contains_term(&clause, w)) {
             continue;
         }
-        if let Some(name) = flag.names.iter().find(|n| {
-            let n = n.trim().to_lowercase();
-            !n.is_empty() && contains_term(&text, &n)
-        }) {
-            return Some(Conflict {
-                drug: name.clone(),
-                severity,
-            });
+        let strong_ack = ACKNOWLEDGE.iter().any(|w| contains_term(&clause, w));
+        let dose_ack = DOSE_CHANGE.iter().any(|w| contains_term(&clause, w));
+        for flag in flags {
+            let severity = flag.severity.trim().to_lowercase();
+            if !matches!(severity.as_str(), "contraindicated" | "major") {
+                continue;
+            }
+            // Hedges ("with caution", "monitor") never acknowledge: the
+            // rules asked for another drug, or for another dose.
+            if strong_ack || (flag.dose_change_ok && dose_ack) {
+                continue;
+            }
+            if let Some(name) = flag.names.iter().find(|n| {
+                let n = n.trim().to_lowercase();
+                !n.is_empty() && contains_term(&clause, &n)
+            }) {
+                return Some(Conflict {
+                    drug: name.clone(),
+                    severity,
+                });
+            }
         }
     }
     None
@@ -453,6 +488,7 @@ mod tests {
         vec![FlagDrugs {
             severity: "contraindicated".into(),
             names: ids(&["metformin", "Glucophage"]),
+            dose_change_ok: false,
         }]
     }
 
@@ -548,15 +584,55 @@ mod tests {
     }
 
     #[test]
-    fn caution_acknowledges_a_major_flag_only() {
-        let major = vec![FlagDrugs {
-            severity: "major".into(),
-            names: ids(&["ibuprofen", "Advil"]),
-        }];
-        let soft = "Use ibuprofen with caution and monitor the INR.";
-        assert_eq!(check_answer(soft, &[], &major).summary.conflicts, 0);
+    fn hedges_do_not_acknowledge_a_flag_that_asks_for_another_drug() {
+        // Issue 17's measured misses: hedged advice still recommends.
+        let major = |names: &[&str], dose_change_ok| {
+            vec![FlagDrugs {
+                severity: "major".into(),
+                names: ids(names),
+                dose_change_ok,
+            }]
+        };
+        for (answer, names) in [
+            (
+                "Use ibuprofen with caution and monitor the INR.",
+                &["ibuprofen", "Advil"][..],
+            ),
+            ("Start Celexa with caution.", &["citalopram", "Celexa"][..]),
+            (
+                "Ensure the correct dosage of ciprofloxacin.",
+                &["ciprofloxacin"][..],
+            ),
+            ("Give Advil 400 mg.", &["ibuprofen", "Advil"][..]),
+        ] {
+            let c = check_answer(answer, &[], &major(names, false));
+            assert_eq!(c.summary.conflicts, 1, "{answer}");
+        }
+        // "which is a contraindication" is about the drug, not a refusal.
         assert_eq!(
-            check_answer("Give Advil 400 mg.", &[], &major)
+            check_answer(
+                "Start metformin, which is a contraindication.",
+                &[],
+                &metformin_ci()
+            )
+            .summary
+            .conflicts,
+            1
+        );
+        // When the rules ask for a dose change, a changed dose acknowledges.
+        let apixaban = major(&["apixaban", "Eliquis"], true);
+        for answer in [
+            "Start apixaban at the reduced dose of 2.5 mg twice daily.",
+            "Use a lower apixaban dose.",
+        ] {
+            assert_eq!(
+                check_answer(answer, &[], &apixaban).summary.conflicts,
+                0,
+                "{answer}"
+            );
+        }
+        assert_eq!(
+            check_answer("Start apixaban with caution.", &[], &apixaban)
                 .summary
                 .conflicts,
             1
@@ -564,6 +640,7 @@ mod tests {
         let moderate = vec![FlagDrugs {
             severity: "moderate".into(),
             names: ids(&["ibuprofen"]),
+            dose_change_ok: false,
         }];
         assert_eq!(
             check_answer("Give ibuprofen.", &[], &moderate)
@@ -578,6 +655,7 @@ mod tests {
         let flags = vec![FlagDrugs {
             severity: "contraindicated".into(),
             names: ids(&["ace"]),
+            dose_change_ok: false,
         }];
         assert_eq!(
             check_answer("Start replacement therapy.", &[], &flags)

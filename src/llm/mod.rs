@@ -33,6 +33,7 @@ pub mod local;
 pub mod none;
 pub mod openai;
 pub mod prompt;
+pub mod repeat;
 
 pub use local::{default_model_path, LocalGenerator, DEFAULT_MODEL_FILE};
 pub use none::NoneGenerator;
@@ -150,6 +151,9 @@ pub enum FinishReason {
     Cancelled,
     /// The `none` backend: there is no answer by design.
     NoModel,
+    /// Stopped because the answer repeated a sentence it had already
+    /// written ([`repeat::first_repeat`]); the repeat is cut off.
+    Repetition,
     /// The backend gave a reason we do not know.
     Other,
 }
@@ -172,6 +176,7 @@ impl fmt::Display for FinishReason {
             FinishReason::Length => "length",
             FinishReason::Cancelled => "cancelled",
             FinishReason::NoModel => NO_MODEL_MESSAGE,
+            FinishReason::Repetition => "repetition",
             FinishReason::Other => "other",
         })
     }

@@ -52,6 +52,10 @@ pub struct PromptInput {
     pub question: String,
     /// `false`: the baseline arm, patient and question only.
     pub rag: bool,
+    /// The pharmacist's note's decisions, one line per proposed drug
+    /// (`Note::decisions` in the note module): the model explains them, it
+    /// does not make them. Given with `rag` only.
+    pub decisions: Vec<String>,
 }
 
 /// Size limits.
@@ -171,6 +175,12 @@ pub fn build(input: &PromptInput, options: &PromptOptions) -> Prompt {
             "- and {} more flags\n",
             input.flags.len() - options.max_flags
         ));
+    }
+    if !input.decisions.is_empty() {
+        head.push_str("\nDecision (made by the rules; explain it, never change it):\n");
+        for d in &input.decisions {
+            head.push_str(&format!("- {}\n", shorten(d.trim(), 260).0));
+        }
     }
     let tail = format!("\nQuestion: {question}");
 
@@ -299,6 +309,7 @@ mod tests {
                 .collect(),
             question: "Is it safe to start metformin?".into(),
             rag,
+            decisions: vec!["Avoid metformin: contraindicated below eGFR 30.".into()],
         }
     }
 
@@ -308,6 +319,7 @@ mod tests {
         let user = &p.messages[1].content;
         assert!(user.contains("CONTRAINDICATED renal (metformin)"));
         assert!(user.contains("eGFR 24.3 mL/min/1.73m2"));
+        assert!(user.contains("explain it, never change it):\n- Avoid metformin"));
         assert!(user.contains("[passage-3]") && !user.contains("[passage-4]"));
         assert!(p.messages[0].content.contains("like [passage-0]"));
         assert_eq!(p.passage_ids.len(), 4);

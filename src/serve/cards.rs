@@ -37,10 +37,12 @@ const KB_LABEL: &str = "rxguide knowledge base";
 /// The card for one flag.
 pub fn flag_card(f: &Flag, kb: &Kb) -> Value {
     let mut detail = format!(
-        "**{}** ({}; {})\n\n{}",
+        "**{}** ({}; {}{})\n\n{}",
         f.severity.as_str().to_uppercase(),
         f.kind.as_str(),
         f.drugs.join(" + "),
+        f.evidence
+            .map_or(String::new(), |e| format!("; evidence: {e}")),
         f.summary
     );
     if !f.detail.is_empty() {
@@ -170,9 +172,42 @@ pub fn answer_missing_card(why: &str) -> Value {
     })
 }
 
-/// Every card for an assessment, most serious first.
+/// The pharmacist's note as an info card, when it says more than
+/// "proceed": the decision per proposed drug and the alternatives,
+/// re-checked for this patient.
+pub fn note_card(note: &crate::note::Note) -> Option<Value> {
+    use crate::note::Decision;
+    let changes: Vec<&crate::note::DrugNote> = note
+        .drugs
+        .iter()
+        .filter(|d| d.decision != Decision::Proceed || !d.not_checked.is_empty())
+        .collect();
+    let first = changes.first()?;
+    let mut detail = format!("_{}_\n\n", crate::note::HEADING);
+    for l in note.lines() {
+        detail.push_str(&format!("    {l}\n"));
+    }
+    let summary = match changes.len() {
+        1 => format!("rxguide: {}", first.headline),
+        n => format!(
+            "rxguide: {n} proposed drugs need a change; first: {}",
+            first.headline
+        ),
+    };
+    Some(json!({
+        "uuid": uuid_v4(),
+        "summary": truncate(&summary, SUMMARY_MAX_CHARS),
+        "indicator": "info",
+        "detail": detail,
+        "source": { "label": KB_LABEL },
+    }))
+}
+
+/// Every card for an assessment: the flags, most serious first, then the
+/// pharmacist's note and what could not be checked.
 pub fn cards(a: &Assessment, kb: &Kb, not_imported: &[String]) -> Vec<Value> {
     let mut out: Vec<Value> = a.flags.iter().map(|f| flag_card(f, kb)).collect();
+    out.extend(note_card(&crate::note::write(kb, a)));
     out.extend(gaps_card(a, not_imported));
     out
 }

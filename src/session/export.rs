@@ -42,6 +42,10 @@ pub fn markdown(a: &Assessment, kb: &Kb, answers: &[AnswerNote], extra_trace: &[
     for c in &a.derived.calculations {
         let _ = writeln!(md, "- {} = {} ({})", c.name, c.result, c.formula);
     }
+    let _ = writeln!(md, "\n## {}\n", crate::note::HEADING);
+    for line in crate::note::write(kb, a).lines() {
+        let _ = writeln!(md, "    {line}");
+    }
     let _ = writeln!(md, "\n## Flags ({}), most serious first\n", a.flags.len());
     if a.flags.is_empty() {
         let _ = writeln!(md, "No flag was raised by the rules that could be checked.");
@@ -56,6 +60,9 @@ pub fn markdown(a: &Assessment, kb: &Kb, answers: &[AnswerNote], extra_trace: &[
             f.drugs.join(" + ")
         );
         let _ = writeln!(md, "{}\n", f.summary);
+        if let Some(e) = f.evidence {
+            let _ = writeln!(md, "Evidence: {e}\n");
+        }
         if !f.suggestion.is_empty() {
             let _ = writeln!(md, "Suggestion: {}\n", f.suggestion);
         }

@@ -306,6 +306,12 @@ impl App {
                 arm.check = Some(arm.checker.check(&arm.text));
             }
             GenEvent::Done(stats) => {
+                if stats.finish == FinishReason::Repetition {
+                    // The answer job stopped on a repeated sentence: cut the
+                    // streamed copy the way the job cut its own.
+                    arm.text =
+                        crate::llm::repeat::cut_repeat(&format!("{} ", arm.text)).to_string();
+                }
                 arm.check = Some(arm.checker.check(&arm.text));
                 let label = arm.label();
                 r.extra_trace.push((
@@ -461,7 +467,7 @@ impl App {
                 !case.proposed.is_empty(),
             ),
             sources: SourcesView::default(),
-            answer: AnswerView::new(),
+            answer: AnswerView::with_note(crate::note::write(&kb, &assessment).lines()),
             trace: TraceView::default(),
             assessment,
             focus: Pane::Flags,

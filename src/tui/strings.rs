@@ -86,3 +86,8 @@ pub fn hint(a: Action) -> &'static str {
         a => action(a),
     }
 }
+
+/// Heading of the pharmacist's note in the answer pane.
+pub const NOTE_HEADING: &str = crate::note::HEADING;
+/// Between the note and the model's answer.
+pub const MODEL_EXPLAINS: &str = "Model's explanation (checked sentence by sentence):";

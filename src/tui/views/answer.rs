@@ -2,7 +2,8 @@
 //! citations highlighted, each sentence marked supported (✓), uncited (?),
 //! citing a passage that was not retrieved (✗), or conflicting with a
 //! serious flag (⚠). With RAG comparison on, the answer with sources and
-//! the one without stand side by side.
+//! the one without stand side by side. Above it, always, the pharmacist's
+//! note the rules wrote ([`crate::note`]).
 
 use super::{flags::navigate, Ctx, EventState, View};
 use crate::llm::check::{AnswerCheck, Support};
@@ -64,6 +65,9 @@ impl Arm {
                 if s.finish == FinishReason::Length {
                     parts.push("cut at the token limit".into());
                 }
+                if s.finish == FinishReason::Repetition {
+                    parts.push("stopped: it repeated a sentence".into());
+                }
                 parts.join(", ")
             }
             ArmState::Stopped => "stopped".into(),
@@ -85,6 +89,9 @@ pub struct AnswerView {
     pub compare: bool,
     /// Selected sentence of the RAG answer (drives the Sources pane).
     pub selected: usize,
+    /// The pharmacist's note ([`crate::note::Note::lines`]), shown above
+    /// the model's answer, model or not.
+    pub note: Vec<String>,
 }
 
 impl AnswerView {
@@ -97,7 +104,31 @@ impl AnswerView {
             baseline: Arm::default(),
             compare: false,
             selected: 0,
+            note: Vec::new(),
         }
+    }
+
+    /// With the pharmacist's note for this assessment.
+    pub fn with_note(note: Vec<String>) -> AnswerView {
+        AnswerView {
+            note,
+            ..AnswerView::new()
+        }
+    }
+
+    fn note_lines(&self, ctx: &Ctx) -> Vec<Line<'_>> {
+        let t = ctx.theme;
+        if self.note.is_empty() {
+            return Vec::new();
+        }
+        let mut lines = vec![Line::from(Span::styled(strings::NOTE_HEADING, t.accent()))];
+        lines.extend(
+            self.note
+                .iter()
+                .map(|l| Line::from(Span::styled(l.as_str(), t.text()))),
+        );
+        lines.push(Line::from(Span::styled(strings::MODEL_EXPLAINS, t.muted())));
+        lines
     }
 
     pub fn sentence_count(&self) -> usize {
@@ -222,13 +253,28 @@ impl View for AnswerView {
         let selected = ctx.focused.then_some(self.selected);
         // Keep the selected sentence in view (one line per sentence, plus
         // wrapping: an estimate is enough here).
-        let scroll = u16::try_from(
-            selected
-                .map(|s| (s + 2).saturating_sub(usize::from(inner.height) / 2))
-                .unwrap_or(0),
-        )
-        .unwrap_or(0);
+        let note = self.note_lines(ctx);
+        // `above`: lines drawn before the answer in the same paragraph.
+        let scroll = |above: usize| {
+            u16::try_from(
+                selected
+                    .map(|s| (s + 2 + above).saturating_sub(usize::from(inner.height) / 2))
+                    .unwrap_or(0),
+            )
+            .unwrap_or(0)
+        };
         if self.compare {
+            // The note spans both answers; they scroll under it.
+            let [top, inner] = Layout::vertical([
+                Constraint::Length(
+                    u16::try_from(note.len())
+                        .unwrap_or(u16::MAX)
+                        .min(inner.height / 2),
+                ),
+                Constraint::Fill(1),
+            ])
+            .areas(inner);
+            frame.render_widget(Paragraph::new(note).wrap(Wrap { trim: false }), top);
             let [a, b] =
                 Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)])
                     .spacing(1)
@@ -239,15 +285,21 @@ impl View for AnswerView {
                 frame.render_widget(
                     Paragraph::new(lines)
                         .wrap(Wrap { trim: false })
-                        .scroll((scroll, 0)),
+                        .scroll((scroll(0), 0)),
                     area,
                 );
             }
         } else {
+            // The model's status line, then the note, then the answer.
+            let above = note.len();
+            let mut lines = Self::arm_lines(&self.rag, selected, ctx);
+            let answer = lines.split_off(1.min(lines.len()));
+            lines.extend(note);
+            lines.extend(answer);
             frame.render_widget(
-                Paragraph::new(Self::arm_lines(&self.rag, selected, ctx))
+                Paragraph::new(lines)
                     .wrap(Wrap { trim: false })
-                    .scroll((scroll, 0)),
+                    .scroll((scroll(above), 0)),
                 inner,
             );
         }

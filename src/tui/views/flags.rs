@@ -139,8 +139,12 @@ impl View for FlagsView {
                     lines.push(Line::from(Span::styled(format!("   {l}"), t.muted())));
                 }
             }
+            let evidence = f.evidence.map_or(String::new(), |e| format!(" ({e})"));
             lines.push(Line::from(Span::styled(
-                super::truncate(&format!("   Sources: {}", f.sources.join(", ")), w),
+                super::truncate(
+                    &format!("   Sources{evidence}: {}", f.sources.join(", ")),
+                    w,
+                ),
                 t.muted(),
             )));
         }
