@@ -444,15 +444,9 @@ fn recheck(
 mod tests {
     use super::*;
     use crate::intake::parse_case;
-    use crate::kb::Sources;
-    use std::sync::OnceLock;
 
     fn kb() -> &'static Kb {
-        static KB: OnceLock<Kb> = OnceLock::new();
-        KB.get_or_init(|| {
-            let s = Sources::bundled();
-            Kb::link(s.parse().expect("parses"), s.hash()).expect("links")
-        })
+        crate::kb::bundled_for_tests()
     }
 
     fn note_for(case: &str) -> Note {

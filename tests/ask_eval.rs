@@ -231,5 +231,7 @@ fn the_real_models_answer_never_repeats_a_sentence_and_the_note_decides() {
     assert_eq!(v["note"]["drugs"][0]["decision"], "avoid", "{v:#}");
     assert!(v["note"]["drugs"][0]["alternatives"]
         .as_array()
-        .is_some_and(|a| a.iter().any(|x| x["drug"] == "linagliptin" && x["offered"] == true)));
+        .is_some_and(|a| a
+            .iter()
+            .any(|x| x["drug"] == "linagliptin" && x["offered"] == true)));
 }

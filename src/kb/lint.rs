@@ -291,47 +291,25 @@ fn orphans(kb: &Kb) -> Vec<String> {
 /// start at 1.25 mg").
 fn self_contradicting_suggestions(kb: &Kb) -> Vec<String> {
     let r = &kb.records;
+    // (origin, id, suggestion, every ref the record matches through)
+    macro_rules! entries {
+        ($list:expr, |$x:ident| $refs:expr) => {
+            $list.iter().map(|$x| {
+                (
+                    &$x.origin,
+                    $x.id.as_str(),
+                    $x.suggestion.as_str(),
+                    $refs.collect::<Vec<&String>>(),
+                )
+            })
+        };
+    }
     let mut records: Vec<(&super::model::Origin, &str, &str, Vec<&String>)> = Vec::new();
-    records.extend(r.interactions.iter().map(|x| {
-        (
-            &x.origin,
-            x.id.as_str(),
-            x.suggestion.as_str(),
-            x.a.iter().chain(&x.b).collect(),
-        )
-    }));
-    records.extend(r.rules.iter().map(|x| {
-        (
-            &x.origin,
-            x.id.as_str(),
-            x.suggestion.as_str(),
-            x.drugs.iter().collect(),
-        )
-    }));
-    records.extend(r.doses.iter().map(|x| {
-        (
-            &x.origin,
-            x.id.as_str(),
-            x.suggestion.as_str(),
-            x.drugs.iter().collect(),
-        )
-    }));
-    records.extend(r.allergies.iter().map(|x| {
-        (
-            &x.origin,
-            x.id.as_str(),
-            x.suggestion.as_str(),
-            x.drugs.iter().collect(),
-        )
-    }));
-    records.extend(r.combinations.iter().map(|x| {
-        (
-            &x.origin,
-            x.id.as_str(),
-            x.suggestion.as_str(),
-            x.refs().collect(),
-        )
-    }));
+    records.extend(entries!(r.interactions, |x| x.a.iter().chain(&x.b)));
+    records.extend(entries!(r.rules, |x| x.drugs.iter()));
+    records.extend(entries!(r.doses, |x| x.drugs.iter()));
+    records.extend(entries!(r.allergies, |x| x.drugs.iter()));
+    records.extend(entries!(r.combinations, |x| x.refs()));
     let mut out = Vec::new();
     for (origin, id, suggestion, refs) in records {
         let (classes, named): (Vec<&String>, Vec<&String>) =

@@ -14,6 +14,17 @@ pub mod source;
 pub mod store;
 pub mod suggest;
 
+/// The bundled knowledge base, linked once per test binary: unit tests
+/// that are about what the real records say use it.
+#[cfg(test)]
+pub(crate) fn bundled_for_tests() -> &'static Kb {
+    static KB: std::sync::OnceLock<Kb> = std::sync::OnceLock::new();
+    KB.get_or_init(|| {
+        let s = Sources::bundled();
+        Kb::link(s.parse().expect("bundled kb parses"), s.hash()).expect("bundled kb links")
+    })
+}
+
 use model::{Class, Drug, Passage, Records};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};

@@ -332,15 +332,9 @@ impl Kb {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kb::Sources;
-    use std::sync::OnceLock;
 
     fn kb() -> &'static Kb {
-        static KB: OnceLock<Kb> = OnceLock::new();
-        KB.get_or_init(|| {
-            let s = Sources::bundled();
-            Kb::link(s.parse().expect("parses"), s.hash()).expect("links")
-        })
+        crate::kb::bundled_for_tests()
     }
 
     fn sorted(generic: &str) -> Vec<String> {

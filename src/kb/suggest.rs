@@ -110,8 +110,7 @@ mod tests {
 
     #[test]
     fn alternatives_are_read_from_cue_clauses() {
-        let s = crate::kb::Sources::bundled();
-        let kb = Kb::link(s.parse().expect("parses"), s.hash()).expect("links");
+        let kb = crate::kb::bundled_for_tests();
         let names = |text: &str| -> Vec<String> {
             let mut v: Vec<String> = kb
                 .suggested_drugs(text)

@@ -122,13 +122,18 @@ pub fn gaps_card(a: &Assessment, not_imported: &[String]) -> Option<Value> {
         (n, 0) => format!("rxguide: {n} check(s) not done (missing data)"),
         (n, m) => format!("rxguide: {n} check(s) not done, {m} item(s) not imported"),
     };
-    Some(json!({
+    Some(kb_info_card(&summary, detail))
+}
+
+/// An info card from the knowledge base (not a flag).
+fn kb_info_card(summary: &str, detail: String) -> Value {
+    json!({
         "uuid": uuid_v4(),
-        "summary": truncate(&summary, SUMMARY_MAX_CHARS),
+        "summary": truncate(summary, SUMMARY_MAX_CHARS),
         "indicator": "info",
         "detail": detail,
         "source": { "label": KB_LABEL },
-    }))
+    })
 }
 
 /// The model's grounded answer as an info card: the text with each
@@ -194,13 +199,7 @@ pub fn note_card(note: &crate::note::Note) -> Option<Value> {
             first.headline
         ),
     };
-    Some(json!({
-        "uuid": uuid_v4(),
-        "summary": truncate(&summary, SUMMARY_MAX_CHARS),
-        "indicator": "info",
-        "detail": detail,
-        "source": { "label": KB_LABEL },
-    }))
+    Some(kb_info_card(&summary, detail))
 }
 
 /// Every card for an assessment: the flags, most serious first, then the

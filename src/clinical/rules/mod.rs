@@ -467,18 +467,14 @@ mod tests {
     }
 
     use crate::intake::parse_case;
-    use crate::kb::Sources;
     use crate::pipeline::{assess, Assessment};
-    use std::sync::OnceLock;
 
     /// The bundled kb: these tests are about what real records say.
     fn run(case: &str) -> Assessment {
-        static KB: OnceLock<Kb> = OnceLock::new();
-        let kb = KB.get_or_init(|| {
-            let s = Sources::bundled();
-            Kb::link(s.parse().expect("parses"), s.hash()).expect("links")
-        });
-        assess(kb, &parse_case(case, "t").expect("valid case"))
+        assess(
+            crate::kb::bundled_for_tests(),
+            &parse_case(case, "t").expect("valid case"),
+        )
     }
 
     fn kinds(a: &Assessment) -> Vec<(Kind, Vec<String>)> {
