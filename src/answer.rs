@@ -4,7 +4,8 @@
 //! changes a flag.
 
 use crate::kb::Kb;
-use crate::llm::check::{check_answer, AnswerCheck, FlagDrugs};
+use crate::llm::check::{check_answer_with, AnswerCheck, FlagDrugs};
+use crate::llm::claims::ClaimFacts;
 use crate::llm::prompt::{build, Prompt, PromptOptions};
 use crate::llm::repeat::{cut_repeat, first_repeat};
 use crate::llm::{
@@ -121,12 +122,45 @@ impl Ask<'_> {
 pub struct Checker {
     pub citable: Vec<String>,
     pub targets: Vec<FlagDrugs>,
+    /// What each cited sentence's numbers and drugs are checked against
+    /// (shared: the app clones the checker per answer).
+    pub facts: Option<std::sync::Arc<ClaimFacts>>,
 }
 
 impl Checker {
     pub fn check(&self, text: &str) -> AnswerCheck {
-        check_answer(text, &self.citable, &self.targets)
+        check_answer_with(text, &self.citable, &self.targets, self.facts.as_deref())
     }
+}
+
+/// The facts an answer's claims may rest on: the patient, derived values,
+/// flags and note as the prompt gave them, the citable passages' texts,
+/// and every drug name the kb knows (to find drugs a sentence names).
+pub fn claim_facts(a: &Assessment, kb: &Kb, note: &Note, citable: &[String]) -> ClaimFacts {
+    let mut known = crate::pipeline::patient_lines(&a.case);
+    for c in &a.derived.calculations {
+        known.push_str(&format!("\n{} = {}", c.name, c.result));
+    }
+    if let Some(v) = a.derived.egfr_ml_min_1_73m2 {
+        known.push_str(&format!("\neGFR {v}"));
+    }
+    if let Some(v) = a.derived.crcl_ml_min {
+        known.push_str(&format!("\nCrCl {v}"));
+    }
+    for f in &a.flags {
+        known.push_str(&format!("\n{} {}", f.drugs.join(" "), f.summary));
+    }
+    for line in note.lines() {
+        known.push_str(&format!("\n{line}"));
+    }
+    let passages = citable.iter().filter_map(|id| {
+        kb.passage(id)
+            .map(|p| (id.clone(), format!("{} {}", p.title, p.text)))
+    });
+    let names = kb
+        .name_entries()
+        .map(|(name, id)| (name.to_string(), kb.drug(id).name.clone()));
+    ClaimFacts::new(&known, passages, names)
 }
 
 /// The one answer job: the prompt for an assessment, the generation
@@ -149,6 +183,12 @@ impl AnswerJob {
         let checker = Checker {
             citable: prompt.citable_ids.clone(),
             targets: conflict_targets(a, kb, &note),
+            facts: Some(std::sync::Arc::new(claim_facts(
+                a,
+                kb,
+                &note,
+                &prompt.citable_ids,
+            ))),
         };
         AnswerJob {
             rag: ask.rag,

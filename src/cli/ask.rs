@@ -112,8 +112,8 @@ fn print_check(g: &Grounded) {
     }
     let s = &g.check.summary;
     println!(
-        "Citation check: {} sentence(s): {} supported, {} uncited, {} citing an id that was not retrieved; {} conflict(s) with a serious flag",
-        s.sentences, s.supported, s.uncited, s.wrong_citation, s.conflicts
+        "Citation check: {} sentence(s): {} supported, {} uncited, {} citing an id that was not retrieved, {} with a claim its sources do not make; {} conflict(s) with a serious flag",
+        s.sentences, s.supported, s.uncited, s.wrong_citation, s.unsupported_claims, s.conflicts
     );
     for sentence in &g.check.sentences {
         let mark = match (sentence.support, &sentence.conflict) {
@@ -121,8 +121,12 @@ fn print_check(g: &Grounded) {
             (Support::Supported, None) => "supported",
             (Support::Uncited, None) => "uncited  ",
             (Support::WrongCitation, None) => "bad cite ",
+            (Support::UnsupportedClaim, None) => "bad claim",
         };
         println!("  [{mark}] {}", sentence.text.trim());
+        if let Some(w) = &sentence.unsupported_claim {
+            println!("             not in the case or the cited passages: {w}");
+        }
         if let Some(c) = &sentence.conflict {
             println!(
                 "             recommends {} despite a {} flag",
@@ -169,6 +173,7 @@ pub fn to_json(
             "support": s.support,
             "citations": s.citations,
             "not_retrieved": s.unknown_ids,
+            "unsupported_claim": s.unsupported_claim,
             "conflict": s.conflict,
         })).collect::<Vec<_>>(),
         "conflicts": g.check.sentences.iter().filter_map(|s| s.conflict.clone()).collect::<Vec<_>>(),

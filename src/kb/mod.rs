@@ -530,6 +530,12 @@ impl Kb {
         self.classes.contains_key(class)
     }
 
+    /// Every name the kb knows a drug by (generic, synonym, brand), as
+    /// normalised for lookup, with its drug.
+    pub fn name_entries(&self) -> impl Iterator<Item = (&str, DrugId)> {
+        self.names.iter().map(|(n, &id)| (n.as_str(), id))
+    }
+
     /// Ingredient drug ids of a combination product (empty for a single drug).
     pub fn ingredients(&self, id: DrugId) -> Vec<DrugId> {
         self.records.drugs[id]

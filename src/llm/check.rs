@@ -10,7 +10,10 @@
 //! - Citations: `[id]` or `[id1, id2]`, ids made of letters, digits and
 //!   `-_.:/`. A sentence is [`Support::Supported`] when it cites at least one
 //!   id and every id it cites was retrieved, [`Support::WrongCitation`] when
-//!   it cites an id that was not, [`Support::Uncited`] otherwise.
+//!   it cites an id that was not, [`Support::Uncited`] otherwise. With the
+//!   case's facts ([`check_answer_with`]), a sentence citing only retrieved
+//!   ids whose numbers or drug names are in neither the case nor what it
+//!   cites is [`Support::UnsupportedClaim`] instead of supported.
 //! - Conflicts: a clause that names a drug covered by a contraindicated or
 //!   major flag (generic, synonym or brand, as given), uses a recommending
 //!   word (start, continue, give, prescribe, use, ensure, …) and does not
@@ -23,6 +26,7 @@
 //!   is a contraindication" is a conflict. The check is lexical, so it is a
 //!   screen, not a proof.
 
+use super::claims::ClaimFacts;
 use crate::vocab::text::contains_term;
 use std::collections::HashSet;
 use std::ops::Range;
@@ -36,6 +40,9 @@ pub enum Support {
     Supported,
     Uncited,
     WrongCitation,
+    /// Cites retrieved passages, but a number or drug it states is in
+    /// neither them nor the case ([`crate::llm::claims`]).
+    UnsupportedClaim,
 }
 
 /// The drugs a flag covers, for conflict detection.
@@ -70,6 +77,9 @@ pub struct SentenceCheck {
     /// Cited ids that were not retrieved.
     pub unknown_ids: Vec<String>,
     pub support: Support,
+    /// With [`Support::UnsupportedClaim`]: the word that is in no source.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unsupported_claim: Option<String>,
     pub conflict: Option<Conflict>,
 }
 
@@ -80,6 +90,9 @@ pub struct CheckSummary {
     pub supported: usize,
     pub uncited: usize,
     pub wrong_citation: usize,
+    /// Sentences whose citations are valid but whose claims are not in
+    /// them ([`Support::UnsupportedClaim`]).
+    pub unsupported_claims: usize,
     pub conflicts: usize,
     /// Citation occurrences, and those naming a retrieved id.
     pub citations: usize,
@@ -99,6 +112,17 @@ pub struct AnswerCheck {
 
 /// Check `answer` against the ids the model was shown and the flags.
 pub fn check_answer(answer: &str, retrieved_ids: &[String], flags: &[FlagDrugs]) -> AnswerCheck {
+    check_answer_with(answer, retrieved_ids, flags, None)
+}
+
+/// [`check_answer`], and with `facts` each cited sentence's numbers and
+/// drug names are looked for in the case and the passages it cites.
+pub fn check_answer_with(
+    answer: &str,
+    retrieved_ids: &[String],
+    flags: &[FlagDrugs],
+    facts: Option<&ClaimFacts>,
+) -> AnswerCheck {
     let retrieved: HashSet<String> = retrieved_ids.iter().map(|s| s.to_lowercase()).collect();
     let sentences: Vec<SentenceCheck> = split_sentences(answer)
         .into_iter()
@@ -110,12 +134,20 @@ pub fn check_answer(answer: &str, retrieved_ids: &[String], flags: &[FlagDrugs])
                 .filter(|c| !retrieved.contains(*c))
                 .cloned()
                 .collect();
+            let unsupported_claim = match facts {
+                Some(f) if !citations.is_empty() && unknown_ids.is_empty() => {
+                    f.first_unsupported(&text, &citations)
+                }
+                _ => None,
+            };
             let support = if citations.is_empty() {
                 Support::Uncited
-            } else if unknown_ids.is_empty() {
-                Support::Supported
-            } else {
+            } else if !unknown_ids.is_empty() {
                 Support::WrongCitation
+            } else if unsupported_claim.is_some() {
+                Support::UnsupportedClaim
+            } else {
+                Support::Supported
             };
             let conflict = find_conflict(&text, flags);
             SentenceCheck {
@@ -124,6 +156,7 @@ pub fn check_answer(answer: &str, retrieved_ids: &[String], flags: &[FlagDrugs])
                 citations,
                 unknown_ids,
                 support,
+                unsupported_claim,
                 conflict,
             }
         })
@@ -138,6 +171,7 @@ pub fn check_answer(answer: &str, retrieved_ids: &[String], flags: &[FlagDrugs])
         supported,
         uncited: count(Support::Uncited),
         wrong_citation: count(Support::WrongCitation),
+        unsupported_claims: count(Support::UnsupportedClaim),
         conflicts: sentences.iter().filter(|s| s.conflict.is_some()).count(),
         citations: total_citations,
         valid_citations: total_citations - invalid,
@@ -318,7 +352,7 @@ pub fn citations(text: &str) -> Vec<String> {
 }
 
 /// The text with citation brackets replaced by spaces.
-fn strip_citations(text: &str) -> String {
+pub(crate) fn strip_citations(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut i = 0;
     while let Some(off) = text[i..].find('[') {

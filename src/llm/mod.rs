@@ -29,6 +29,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 pub mod check;
+pub mod claims;
 pub mod local;
 pub mod none;
 pub mod openai;

@@ -150,6 +150,10 @@ pub fn answer_card(g: &crate::answer::Grounded) -> Value {
             (None, Support::Supported) => "supported".into(),
             (None, Support::Uncited) => "no citation".into(),
             (None, Support::WrongCitation) => "cites a source that was not retrieved".into(),
+            (None, Support::UnsupportedClaim) => format!(
+                "unsupported claim: {}",
+                sentence.unsupported_claim.as_deref().unwrap_or("?")
+            ),
         };
         detail.push_str(&format!("- {} _({mark})_\n", sentence.text.trim()));
     }

@@ -27,6 +27,7 @@ pub fn support_mark(s: Support) -> &'static str {
         Support::Supported => "[supported]",
         Support::Uncited => "[UNSUPPORTED: no citation]",
         Support::WrongCitation => "[UNSUPPORTED: cites a passage that was not retrieved]",
+        Support::UnsupportedClaim => "[UNSUPPORTED: states a number or drug its sources do not]",
     }
 }
 

@@ -193,9 +193,16 @@ impl AnswerView {
             }
             spans.push(Span::styled(rest.to_string(), base));
             let (mark, style) = match s.support {
-                Support::Supported => (" ✓", t.ok()),
-                Support::Uncited => (" ? no citation", t.error()),
-                Support::WrongCitation => (" ✗ unknown source", t.error()),
+                Support::Supported => (" ✓".to_string(), t.ok()),
+                Support::Uncited => (" ? no citation".to_string(), t.error()),
+                Support::WrongCitation => (" ✗ unknown source".to_string(), t.error()),
+                Support::UnsupportedClaim => (
+                    format!(
+                        " ✗ unsupported claim: {}",
+                        s.unsupported_claim.as_deref().unwrap_or("?")
+                    ),
+                    t.error(),
+                ),
             };
             spans.push(Span::styled(mark, style));
             if let Some(c) = &s.conflict {
