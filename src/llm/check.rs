@@ -462,6 +462,9 @@ const CLAUSE_BREAKS: &[&str] = &[
     " though ",
     " however ",
     " whereas ",
+    " because ",
+    " since ",
+    " given that ",
 ];
 
 /// The clauses of a sentence (already lower case, citations stripped).
@@ -642,16 +645,27 @@ mod tests {
             let c = check_answer(answer, &[], &major(names, false));
             assert_eq!(c.summary.conflicts, 1, "{answer}");
         }
-        // "which is a contraindication" is about the drug, not a refusal.
+        // "which is a contraindication" is about the drug, not a refusal;
+        // neither is a reason clause (Qwen2.5-Coder-0.5B's answer here).
+        for answer in [
+            "Start metformin, which is a contraindication.",
+            "The prescriber should start metformin for this patient because it is contraindicated when eGFR is below 30 mL/min/1.73 m2.",
+        ] {
+            assert_eq!(
+                check_answer(answer, &[], &metformin_ci()).summary.conflicts,
+                1,
+                "{answer}"
+            );
+        }
         assert_eq!(
             check_answer(
-                "Start metformin, which is a contraindication.",
+                "Do not start metformin because it is contraindicated.",
                 &[],
                 &metformin_ci()
             )
             .summary
             .conflicts,
-            1
+            0
         );
         // When the rules ask for a dose change, a changed dose acknowledges.
         let apixaban = major(&["apixaban", "Eliquis"], true);
