@@ -51,6 +51,10 @@ pub struct ConditionSummary {
     pub mention_recall: Option<f64>,
     pub answers_with_conflict: usize,
     pub conflict_rate: Option<f64>,
+    /// Answers whose stance on every assessed proposed drug agrees with
+    /// the pharmacist's note's decision ([`decision_agrees`]).
+    pub decisions_agreed: usize,
+    pub decision_agreement: Option<f64>,
     /// Answers stopped because they repeated a sentence.
     pub answers_repeating: usize,
     pub repetition_rate: Option<f64>,
@@ -201,6 +205,41 @@ pub fn condition_name(rag: bool) -> &'static str {
     }
 }
 
+/// Whether an answer's stance on each proposed drug the rules assessed
+/// agrees with the pharmacist's note: avoid / choose an alternative need a
+/// refusal; a dose change or proceed must not refuse it (nor say both).
+pub fn decision_agrees(answer: &str, a: &crate::pipeline::Assessment, kb: &Kb) -> bool {
+    use crate::llm::check::{stance, Stance};
+    use crate::note::Decision;
+    let note = crate::note::write(kb, a);
+    note.drugs.iter().all(|d| {
+        let Some(generic) = &d.generic else {
+            return true;
+        };
+        let mut names: Vec<String> = vec![d.drug.to_lowercase()];
+        for g in generic.split(" + ") {
+            names.push(g.to_string());
+            if let Some(id) = kb.lookup(g) {
+                let drug = kb.drug(id);
+                names.extend(
+                    drug.synonyms
+                        .iter()
+                        .chain(&drug.brands)
+                        .map(|s| s.to_lowercase()),
+                );
+            }
+        }
+        let said = stance(answer, &names);
+        match d.decision {
+            Decision::Avoid | Decision::ChooseAlternative => said == Stance::Rejects,
+            Decision::DoseChange | Decision::ProceedWithMonitoring | Decision::Proceed => {
+                !matches!(said, Stance::Rejects | Stance::Mixed)
+            }
+            Decision::NotAssessed => true,
+        }
+    })
+}
+
 /// Runs every case under each condition. `progress` is told about each
 /// answer as it finishes.
 pub async fn run(
@@ -251,6 +290,8 @@ pub async fn run(
                     summary.expected_flags += expected.len();
                     summary.mentioned_flags += mentioned.iter().filter(|m| **m).count();
                     summary.answers_with_conflict += usize::from(s.conflicts > 0);
+                    summary.decisions_agreed +=
+                        usize::from(decision_agrees(&g.generation.text, &a, kb));
                     summary.answers_repeating += usize::from(
                         g.generation.stats.finish == crate::llm::FinishReason::Repetition,
                     );
@@ -293,6 +334,7 @@ pub async fn run(
         summary.mention_recall = ratio(summary.mentioned_flags, summary.expected_flags);
         summary.conflict_rate = ratio(summary.answers_with_conflict, summary.cases);
         summary.repetition_rate = ratio(summary.answers_repeating, summary.cases);
+        summary.decision_agreement = ratio(summary.decisions_agreed, summary.cases);
         summary.citation_validity = ratio(summary.valid_citations, summary.citations);
         summary.unsupported_rate = ratio(summary.unsupported_sentences, summary.sentences);
         summary.mean_latency_ms = mean(&latencies);
@@ -314,14 +356,17 @@ fn num(v: Option<f64>, unit: &str) -> String {
 /// A Markdown table with one row per condition.
 pub fn markdown(summaries: &[ConditionSummary]) -> String {
     let mut s = String::from(
-        "| condition | backend / model | cases | flag mention recall | conflict rate | stopped on a repeat | citation validity | unsupported sentences | mean latency | first token | decode |\n|---|---|---|---|---|---|---|---|---|---|---|\n",
+        "| condition | backend / model | cases | decision agreement | flag mention recall | conflict rate | stopped on a repeat | citation validity | unsupported sentences | mean latency | first token | decode |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     for c in summaries {
         s.push_str(&format!(
-            "| {} | {} / {} | {} | {} ({}/{}) | {} ({}/{}) | {} ({}/{}) | {} ({}/{}) | {} ({}/{}) | {} | {} | {} |\n",
+            "| {} | {} / {} | {} | {} ({}/{}) | {} ({}/{}) | {} ({}/{}) | {} ({}/{}) | {} ({}/{}) | {} ({}/{}) | {} | {} | {} |\n",
             c.condition,
             c.backend,
             c.model,
+            c.cases,
+            pct(c.decision_agreement),
+            c.decisions_agreed,
             c.cases,
             pct(c.mention_recall),
             c.mentioned_flags,

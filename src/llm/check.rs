@@ -481,6 +481,49 @@ fn clauses(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// What an answer says about one drug, clause by clause: a clause naming
+/// it with a refusal word (avoid, do not, contraindicated, instead, ...)
+/// rejects it; one naming it with a recommending word and no refusal
+/// recommends it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Stance {
+    Recommends,
+    Rejects,
+    /// Both, in different clauses.
+    Mixed,
+    /// The drug is not named with either.
+    Silent,
+}
+
+/// The answer's stance on the drug called any of `names`.
+pub fn stance(answer: &str, names: &[String]) -> Stance {
+    let (mut yes, mut no) = (false, false);
+    for span in split_sentences(answer) {
+        let text = strip_citations(&answer[span]).to_lowercase();
+        for clause in clauses(&text) {
+            let named = names.iter().any(|n| {
+                let n = n.trim().to_lowercase();
+                !n.is_empty() && contains_term(&clause, &n)
+            });
+            if !named {
+                continue;
+            }
+            if ACKNOWLEDGE.iter().any(|w| contains_term(&clause, w)) {
+                no = true;
+            } else if RECOMMEND.iter().any(|w| contains_term(&clause, w)) {
+                yes = true;
+            }
+        }
+    }
+    match (yes, no) {
+        (true, true) => Stance::Mixed,
+        (true, false) => Stance::Recommends,
+        (false, true) => Stance::Rejects,
+        (false, false) => Stance::Silent,
+    }
+}
+
 fn find_conflict(sentence: &str, flags: &[FlagDrugs]) -> Option<Conflict> {
     let text = strip_citations(sentence).to_lowercase();
     for clause in clauses(&text) {
@@ -695,6 +738,26 @@ mod tests {
                 .summary
                 .conflicts,
             0
+        );
+    }
+
+    #[test]
+    fn stance_reads_refusals_and_recommendations_per_clause() {
+        let m = ids(&["metformin", "glucophage"]);
+        assert_eq!(stance("Do not start metformin [x].", &m), Stance::Rejects);
+        assert_eq!(stance("Start Glucophage 500 mg.", &m), Stance::Recommends);
+        assert_eq!(
+            stance("Avoid metformin. Later, start metformin again.", &m),
+            Stance::Mixed
+        );
+        assert_eq!(stance("Check the eGFR.", &m), Stance::Silent);
+        // The small model's answer for a drug the rules let through.
+        assert_eq!(
+            stance(
+                "The prescriber should not start amoxicillin for this patient.",
+                &ids(&["amoxicillin"])
+            ),
+            Stance::Rejects
         );
     }
 
