@@ -400,6 +400,37 @@ mod tests {
     use crate::kb::Sources;
 
     #[test]
+    fn decision_agreement_follows_the_note() {
+        let kb = crate::kb::bundled_for_tests();
+        let case = |proposed: &str, labs: &str| {
+            let text = format!(
+                "[patient]\nage = 74\nsex = \"female\"\nweight_kg = 58\nheight_cm = 160\n{labs}[[proposed]]\ndrug = \"{proposed}\"\n"
+            );
+            crate::pipeline::assess(kb, &crate::intake::parse_case(&text, "t").expect("case"))
+        };
+        let ckd = case("metformin", "[labs]\ncreatinine_mg_dl = 2.1\n");
+        assert!(decision_agrees(
+            "Do not start metformin [metformin-label-renal].",
+            &ckd,
+            kb
+        ));
+        assert!(!decision_agrees(
+            "Start metformin 500 mg twice daily.",
+            &ckd,
+            kb
+        ));
+        // Saying nothing about the drug is not agreeing with "avoid".
+        assert!(!decision_agrees("Check the kidneys.", &ckd, kb));
+        let fine = case("amoxicillin", "");
+        assert!(decision_agrees("Amoxicillin can be used.", &fine, kb));
+        assert!(!decision_agrees(
+            "The prescriber should not start amoxicillin for this patient.",
+            &fine,
+            kb
+        ));
+    }
+
+    #[test]
     fn mention_needs_drug_and_kind_word() {
         let sources = Sources::bundled();
         let kb = Kb::link(sources.parse().expect("parses"), sources.hash()).expect("links");
