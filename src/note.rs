@@ -195,13 +195,23 @@ impl Note {
 pub fn write(kb: &Kb, a: &Assessment) -> Note {
     let mut note = Note::default();
     for (i, order) in a.case.proposed.iter().enumerate() {
-        let generic = a
+        let matched = a
             .drugs
             .iter()
             .filter(|d| d.proposed)
-            .find(|d| d.typed == order.drug)
-            .and_then(|d| d.generic.clone());
-        note.drugs.push(drug_note(kb, a, i, order, generic));
+            .find(|d| d.typed == order.drug);
+        let generic = matched.and_then(|d| d.generic.clone());
+        let mut note_for = drug_note(kb, a, i, order, generic);
+        // A product only partly known: the unknown ingredient was not checked.
+        for u in matched.map(|d| d.unmatched.as_slice()).unwrap_or_default() {
+            note_for.not_checked.insert(
+                0,
+                format!(
+                    "ingredient \"{u}\": not in the knowledge base, nothing was checked for it"
+                ),
+            );
+        }
+        note.drugs.push(note_for);
     }
     note.regimen = a
         .flags
@@ -529,6 +539,15 @@ mod tests {
             note_for("[patient]\nage = 40\nsex = \"male\"\n[[proposed]]\ndrug = \"qzxvamine\"\n");
         assert_eq!(unknown.drugs[0].decision, Decision::NotAssessed);
         assert!(unknown.drugs[0].headline.contains("nothing was checked"));
+        // A product with one unknown ingredient says so beside the decision.
+        let partly = note_for(
+            "[patient]\nage = 40\nsex = \"male\"\n[[proposed]]\ndrug = \"Ibuprofen 200 MG / Qzxvamine 5 MG Oral Tablet\"\n",
+        );
+        assert!(
+            partly.drugs[0].not_checked[0].contains("qzxvamine"),
+            "{:#?}",
+            partly.lines()
+        );
     }
 
     #[test]
