@@ -101,6 +101,10 @@ enum Command {
         /// Only the first N cases (sorted by file name).
         #[arg(long)]
         limit: Option<usize>,
+        /// Write into an output folder that already holds eval results
+        /// (they are replaced; without this the run refuses).
+        #[arg(long)]
+        force: bool,
         #[command(flatten)]
         backend: cli::BackendArgs,
     },
@@ -356,6 +360,7 @@ fn main() -> ExitCode {
             out,
             max_tokens,
             limit,
+            force,
             backend,
         }) => cli::eval::run_cli(
             &global,
@@ -366,6 +371,7 @@ fn main() -> ExitCode {
                 out,
                 max_tokens,
                 limit,
+                force,
             },
         ),
         Some(Command::Check {

@@ -118,6 +118,47 @@ fn eval_without_a_model_writes_tables_per_condition() {
         answers.as_array().map(Vec::len),
         Some(2 * on["cases"].as_u64().unwrap_or(0) as usize)
     );
+    // A second run into the same folder is refused, naming what is there;
+    // with --force it replaces the results.
+    let again = |force: bool| {
+        let mut cmd = rxguide(data.path());
+        cmd.args([
+            "eval",
+            "--backend",
+            "none",
+            "--rag",
+            "on",
+            "--limit",
+            "1",
+            "--out",
+        ])
+        .arg(&out_dir);
+        if force {
+            cmd.arg("--force");
+        }
+        cmd.arg(root().join("sessions/cases"))
+            .output()
+            .expect("runs")
+    };
+    let refused = again(false);
+    assert_eq!(refused.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        err.contains("already holds eval results") && err.contains("summary.md"),
+        "{err}"
+    );
+    let before = std::fs::read_to_string(out_dir.join("rag-on.json")).expect("read");
+    assert!(before.contains("\"cases\""));
+    let forced = again(true);
+    assert!(
+        forced.status.success(),
+        "{}",
+        String::from_utf8_lossy(&forced.stderr)
+    );
+    let after: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out_dir.join("rag-on.json")).expect("read"))
+            .expect("json");
+    assert_eq!(after["cases"], 1);
 }
 
 #[test]

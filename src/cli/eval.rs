@@ -11,6 +11,29 @@ pub struct EvalOptions<'a> {
     pub out: PathBuf,
     pub max_tokens: usize,
     pub limit: Option<usize>,
+    /// Replace the results already in `out`.
+    pub force: bool,
+}
+
+/// Files an eval run writes besides the per-condition tables.
+const OUTPUTS: [&str; 2] = ["summary.md", "answers.json"];
+
+/// Results of an earlier run in `out`: scores a reviewer gave them would
+/// no longer match, so they are not overwritten silently.
+fn earlier_results(out: &Path) -> Vec<PathBuf> {
+    let Ok(rd) = std::fs::read_dir(out) else {
+        return Vec::new();
+    };
+    let mut found: Vec<PathBuf> = rd
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            OUTPUTS.contains(&name)
+                || (name.starts_with("rag-") && (name.ends_with(".md") || name.ends_with(".json")))
+        })
+        .collect();
+    found.sort();
+    found
 }
 
 /// Parses `--rag on,off`.
@@ -31,6 +54,19 @@ pub fn run_cli(
     backend: &BackendArgs,
     opts: &EvalOptions<'_>,
 ) -> anyhow::Result<i32> {
+    let earlier = earlier_results(&opts.out);
+    if !earlier.is_empty() && !opts.force {
+        eprintln!(
+            "error: {} already holds eval results ({}); choose another --out or pass --force to replace them",
+            opts.out.display(),
+            earlier
+                .iter()
+                .filter_map(|p| p.file_name().and_then(|n| n.to_str()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        return Ok(EXIT_BAD_INPUT);
+    }
     let mut paths: Vec<PathBuf> = match std::fs::read_dir(opts.dir) {
         Ok(rd) => rd
             .filter_map(|e| e.ok().map(|e| e.path()))
