@@ -61,14 +61,7 @@ pub fn conflict_targets(a: &Assessment, kb: &Kb, note: &Note) -> Vec<FlagDrugs> 
                 generics = f.drugs.iter().map(String::as_str).collect();
             }
             let dose_change_ok = generics.iter().all(|g| dose_change.contains(g));
-            let mut names: Vec<String> = Vec::new();
-            for g in generics {
-                names.push(g.to_string());
-                if let Some(id) = kb.lookup(g) {
-                    let d = kb.drug(id);
-                    names.extend(d.synonyms.iter().chain(&d.brands).map(|s| s.to_lowercase()));
-                }
-            }
+            let mut names: Vec<String> = generics.iter().flat_map(|g| kb.names_of(g)).collect();
             names.sort();
             names.dedup();
             (!names.is_empty()).then(|| FlagDrugs {
@@ -176,17 +169,19 @@ pub struct AnswerJob {
 }
 
 impl AnswerJob {
-    pub fn new(a: &Assessment, kb: &Kb, ask: Ask<'_>) -> AnswerJob {
-        let note = crate::note::write(kb, a);
-        let prompt = prompt_for(a, kb, &note, ask.rag, ask.question);
+    /// The job for an assessment and the pharmacist's note written for it
+    /// ([`crate::note::write`]; the caller has it already, and writing it
+    /// re-runs the engine for each alternative).
+    pub fn new(a: &Assessment, kb: &Kb, note: &Note, ask: Ask<'_>) -> AnswerJob {
+        let prompt = prompt_for(a, kb, note, ask.rag, ask.question);
         let request = GenRequest::new(prompt.messages.clone()).with_max_tokens(ask.max_tokens);
         let checker = Checker {
             citable: prompt.citable_ids.clone(),
-            targets: conflict_targets(a, kb, &note),
+            targets: conflict_targets(a, kb, note),
             facts: Some(std::sync::Arc::new(claim_facts(
                 a,
                 kb,
-                &note,
+                note,
                 &prompt.citable_ids,
             ))),
         };
@@ -259,11 +254,12 @@ pub async fn answer(
     generator: &dyn Generator,
     a: &Assessment,
     kb: &Kb,
+    note: &Note,
     ask: Ask<'_>,
     cancel: CancellationToken,
     mut on_token: impl FnMut(&str) + Send,
 ) -> Result<Grounded, LlmError> {
-    AnswerJob::new(a, kb, ask)
+    AnswerJob::new(a, kb, note, ask)
         .run(generator, cancel, |event| {
             if let GenEvent::Token(t) = event {
                 on_token(t);

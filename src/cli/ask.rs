@@ -63,6 +63,7 @@ pub fn run(global: &Global, backend: &BackendArgs, opts: &AskOptions<'_>) -> any
             generator.as_ref(),
             &assessment,
             &kb,
+            &note,
             Ask {
                 rag: opts.rag,
                 question: opts.question.as_deref(),

@@ -208,27 +208,15 @@ pub fn condition_name(rag: bool) -> &'static str {
 /// Whether an answer's stance on each proposed drug the rules assessed
 /// agrees with the pharmacist's note: avoid / choose an alternative need a
 /// refusal; a dose change or proceed must not refuse it (nor say both).
-pub fn decision_agrees(answer: &str, a: &crate::pipeline::Assessment, kb: &Kb) -> bool {
+pub fn decision_agrees(answer: &str, note: &crate::note::Note, kb: &Kb) -> bool {
     use crate::llm::check::{stance, Stance};
     use crate::note::Decision;
-    let note = crate::note::write(kb, a);
     note.drugs.iter().all(|d| {
         let Some(generic) = &d.generic else {
             return true;
         };
         let mut names: Vec<String> = vec![d.drug.to_lowercase()];
-        for g in generic.split(" + ") {
-            names.push(g.to_string());
-            if let Some(id) = kb.lookup(g) {
-                let drug = kb.drug(id);
-                names.extend(
-                    drug.synonyms
-                        .iter()
-                        .chain(&drug.brands)
-                        .map(|s| s.to_lowercase()),
-                );
-            }
-        }
+        names.extend(generic.split(" + ").flat_map(|g| kb.names_of(g)));
         let said = stance(answer, &names);
         match d.decision {
             Decision::Avoid | Decision::ChooseAlternative => said == Stance::Rejects,
@@ -264,11 +252,13 @@ pub async fn run(
         let mut rates = Vec::new();
         for case in cases {
             let a = assess(kb, case);
+            let note = crate::note::write(kb, &a);
             let question = crate::pipeline::default_question(case);
             match answer(
                 generator,
                 &a,
                 kb,
+                &note,
                 Ask {
                     rag,
                     question: Some(&question),
@@ -291,7 +281,7 @@ pub async fn run(
                     summary.mentioned_flags += mentioned.iter().filter(|m| **m).count();
                     summary.answers_with_conflict += usize::from(s.conflicts > 0);
                     summary.decisions_agreed +=
-                        usize::from(decision_agrees(&g.generation.text, &a, kb));
+                        usize::from(decision_agrees(&g.generation.text, &note, kb));
                     summary.answers_repeating += usize::from(
                         g.generation.stats.finish == crate::llm::FinishReason::Repetition,
                     );
@@ -406,7 +396,9 @@ mod tests {
             let text = format!(
                 "[patient]\nage = 74\nsex = \"female\"\nweight_kg = 58\nheight_cm = 160\n{labs}[[proposed]]\ndrug = \"{proposed}\"\n"
             );
-            crate::pipeline::assess(kb, &crate::intake::parse_case(&text, "t").expect("case"))
+            let a =
+                crate::pipeline::assess(kb, &crate::intake::parse_case(&text, "t").expect("case"));
+            crate::note::write(kb, &a)
         };
         let ckd = case("metformin", "[labs]\ncreatinine_mg_dl = 2.1\n");
         assert!(decision_agrees(

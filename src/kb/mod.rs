@@ -530,6 +530,17 @@ impl Kb {
         self.classes.contains_key(class)
     }
 
+    /// A generic name with the drug's synonyms and brands, lower case (just
+    /// the name when the kb does not know it): what an answer may call it.
+    pub fn names_of(&self, generic: &str) -> Vec<String> {
+        let mut out = vec![generic.to_lowercase()];
+        if let Some(id) = self.lookup(generic) {
+            let d = self.drug(id);
+            out.extend(d.synonyms.iter().chain(&d.brands).map(|s| s.to_lowercase()));
+        }
+        out
+    }
+
     /// Every name the kb knows a drug by (generic, synonym, brand), as
     /// normalised for lookup, with its drug.
     pub fn name_entries(&self) -> impl Iterator<Item = (&str, DrugId)> {

@@ -208,9 +208,14 @@ pub fn note_card(note: &crate::note::Note) -> Option<Value> {
 
 /// Every card for an assessment: the flags, most serious first, then the
 /// pharmacist's note and what could not be checked.
-pub fn cards(a: &Assessment, kb: &Kb, not_imported: &[String]) -> Vec<Value> {
+pub fn cards(
+    a: &Assessment,
+    kb: &Kb,
+    note: &crate::note::Note,
+    not_imported: &[String],
+) -> Vec<Value> {
     let mut out: Vec<Value> = a.flags.iter().map(|f| flag_card(f, kb)).collect();
-    out.extend(note_card(&crate::note::write(kb, a)));
+    out.extend(note_card(note));
     out.extend(gaps_card(a, not_imported));
     out
 }

@@ -264,9 +264,10 @@ async fn prescribe(
                 field: "".into(),
                 error: format!("the assessment failed: {e}"),
             })??;
-    let mut cards = cards::cards(&assessment, &state.kb, &not_imported);
+    let note = crate::note::write(&state.kb, &assessment);
+    let mut cards = cards::cards(&assessment, &state.kb, &note, &not_imported);
     if let Some(llm) = &state.llm {
-        cards.push(advice_card(llm, &assessment, &state.kb).await);
+        cards.push(advice_card(llm, &assessment, &state.kb, &note).await);
     }
     Ok(Json(json!({ "cards": cards })))
 }
@@ -274,7 +275,12 @@ async fn prescribe(
 /// The `--with-llm` card: the grounded answer within the budget, or a card
 /// saying why there is none. Dropping the future on timeout cancels the
 /// generation.
-async fn advice_card(llm: &LlmCard, a: &crate::pipeline::Assessment, kb: &Kb) -> Value {
+async fn advice_card(
+    llm: &LlmCard,
+    a: &crate::pipeline::Assessment,
+    kb: &Kb,
+    note: &crate::note::Note,
+) -> Value {
     let ask = crate::answer::Ask {
         rag: true,
         question: None,
@@ -282,7 +288,7 @@ async fn advice_card(llm: &LlmCard, a: &crate::pipeline::Assessment, kb: &Kb) ->
     };
     let cancel = tokio_util::sync::CancellationToken::new();
     let _guard = cancel.clone().drop_guard();
-    let run = crate::answer::answer(llm.generator.as_ref(), a, kb, ask, cancel, |_| {});
+    let run = crate::answer::answer(llm.generator.as_ref(), a, kb, note, ask, cancel, |_| {});
     match tokio::time::timeout(llm.budget, run).await {
         Ok(Ok(g)) if g.generation.text.trim().is_empty() => {
             cards::answer_missing_card(&g.generation.stats.finish.to_string())
@@ -299,7 +305,8 @@ async fn advice_card(llm: &LlmCard, a: &crate::pipeline::Assessment, kb: &Kb) ->
 /// Answers one hook request (already parsed JSON) with `{"cards": [...]}`.
 pub fn answer(kb: &Kb, request: Value) -> Result<Value, ApiError> {
     let (assessment, not_imported) = assess_request(kb, request)?;
-    Ok(json!({ "cards": cards::cards(&assessment, kb, &not_imported) }))
+    let note = crate::note::write(kb, &assessment);
+    Ok(json!({ "cards": cards::cards(&assessment, kb, &note, &not_imported) }))
 }
 
 /// Imports and assesses one hook request: the assessment and what was not

@@ -73,6 +73,9 @@ pub struct Env {
 /// The results of one check.
 pub struct Results {
     pub assessment: Assessment,
+    /// The pharmacist's note for the assessment, written once: the Answer
+    /// pane shows it and every answer job is given it.
+    pub note: crate::note::Note,
     pub focus: Pane,
     pub flags: FlagsView,
     pub sources: SourcesView,
@@ -375,8 +378,12 @@ impl App {
         };
         self.next_id += 1;
         let id = self.next_id;
-        let job =
-            crate::answer::AnswerJob::new(&r.assessment, kb, crate::answer::Ask::default_for(rag));
+        let job = crate::answer::AnswerJob::new(
+            &r.assessment,
+            kb,
+            &r.note,
+            crate::answer::Ask::default_for(rag),
+        );
         let built = &job.prompt;
         r.extra_trace.push((
             "prompt".into(),
@@ -455,6 +462,7 @@ impl App {
         };
         self.cancel_generation();
         let assessment = pipeline::assess(&kb, &case);
+        let note = crate::note::write(&kb, &assessment);
         tracing::info!(
             "assessed: {} flag(s), {} not checked",
             assessment.flags.len(),
@@ -467,7 +475,8 @@ impl App {
                 !case.proposed.is_empty(),
             ),
             sources: SourcesView::default(),
-            answer: AnswerView::with_note(crate::note::write(&kb, &assessment).lines()),
+            answer: AnswerView::with_note(note.lines()),
+            note,
             trace: TraceView::default(),
             assessment,
             focus: Pane::Flags,
