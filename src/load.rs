@@ -138,14 +138,7 @@ pub fn load_case_file_any(
     };
     match detect(&text) {
         Format::Fhir => {
-            let value: serde_json::Value =
-                serde_json::from_str(text.trim_start_matches('\u{feff}')).map_err(|e| {
-                    fhir_err(FhirError::Json {
-                        line: e.line(),
-                        column: e.column(),
-                        message: e.to_string(),
-                    })
-                })?;
+            let value = crate::fhir::json::parse(&text).map_err(fhir_err)?;
             let mut io = ImportOptions::new(stem.clone());
             io.propose = opts.propose.clone();
             io.review = opts.review;

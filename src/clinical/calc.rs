@@ -62,7 +62,18 @@ pub struct Derived {
     /// Why the hepatic grade was given (empty when none).
     pub hepatic_basis: Vec<String>,
     pub calculations: Vec<Calculation>,
+    /// Inputs that contradict each other, and what was done about it
+    /// (reported eGFR vs the creatinine's estimate). Each is also listed
+    /// as not checked.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub consistency: Vec<String>,
 }
+
+/// How far apart (as a ratio) a reported eGFR and the creatinine-based
+/// estimate may be before they are reported as contradicting each other.
+/// Laboratory eGFRs from other equations (MDRD, cystatin C) differ from
+/// CKD-EPI 2021 by far less than this at the same creatinine.
+pub const EGFR_DISAGREEMENT: f64 = 2.0;
 
 /// The paediatric age category of ICH E11 (Clinical Investigation of
 /// Medicinal Products in the Pediatric Population): newborn 0-27 days,
@@ -228,51 +239,96 @@ impl Derived {
             _ => (None, None),
         };
 
-        let (egfr, egfr_source) = if let Some(e) = labs.egfr {
-            calcs.push(Calculation {
-                name: "eGFR".into(),
-                formula: "as reported by the laboratory".into(),
-                inputs: String::new(),
-                result: format!("{} mL/min/1.73m2", fmt_num(e)),
-            });
-            (Some(round1(e)), Some(EgfrSource::Reported))
-        } else if let Some(scr) = labs.creatinine_mg_dl {
+        // The creatinine-based estimate, with the calculation that shows it.
+        let estimated = labs.creatinine_mg_dl.and_then(|scr| {
             if adult {
                 let e = ckd_epi_2021(p.age, scr, p.sex);
-                calcs.push(Calculation {
-                    name: "eGFR (CKD-EPI 2021, race-free)".into(),
-                    formula:
-                        "142 x min(Scr/k,1)^a x max(Scr/k,1)^-1.200 x 0.9938^age x 1.012 [female]"
-                            .into(),
-                    inputs: format!(
-                        "Scr {} mg/dL, age {}, sex {} (k {}, a {})",
-                        fmt_num(scr),
-                        fmt_num(p.age),
-                        p.sex,
-                        if p.sex == Sex::Female { "0.7" } else { "0.9" },
-                        if p.sex == Sex::Female {
-                            "-0.241"
-                        } else {
-                            "-0.302"
-                        }
-                    ),
-                    result: format!("{e:.1} mL/min/1.73m2"),
-                });
-                (Some(round1(e)), Some(EgfrSource::CkdEpi2021))
-            } else if let Some(h) = p.height_cm {
-                let e = bedside_schwartz(h, scr);
-                calcs.push(Calculation {
-                    name: "eGFR (bedside Schwartz, age < 18)".into(),
-                    formula: "0.413 x height cm / Scr".into(),
-                    inputs: format!("height {} cm, Scr {} mg/dL", fmt_num(h), fmt_num(scr)),
-                    result: format!("{e:.1} mL/min/1.73m2"),
-                });
-                (Some(round1(e)), Some(EgfrSource::BedsideSchwartz))
+                Some((
+                    e,
+                    EgfrSource::CkdEpi2021,
+                    Calculation {
+                        name: "eGFR (CKD-EPI 2021, race-free)".into(),
+                        formula:
+                            "142 x min(Scr/k,1)^a x max(Scr/k,1)^-1.200 x 0.9938^age x 1.012 [female]"
+                                .into(),
+                        inputs: format!(
+                            "Scr {} mg/dL, age {}, sex {} (k {}, a {})",
+                            fmt_num(scr),
+                            fmt_num(p.age),
+                            p.sex,
+                            if p.sex == Sex::Female { "0.7" } else { "0.9" },
+                            if p.sex == Sex::Female {
+                                "-0.241"
+                            } else {
+                                "-0.302"
+                            }
+                        ),
+                        result: format!("{e:.1} mL/min/1.73m2"),
+                    },
+                ))
             } else {
-                (None, None)
+                p.height_cm.map(|h| {
+                    let e = bedside_schwartz(h, scr);
+                    (
+                        e,
+                        EgfrSource::BedsideSchwartz,
+                        Calculation {
+                            name: "eGFR (bedside Schwartz, age < 18)".into(),
+                            formula: "0.413 x height cm / Scr".into(),
+                            inputs: format!("height {} cm, Scr {} mg/dL", fmt_num(h), fmt_num(scr)),
+                            result: format!("{e:.1} mL/min/1.73m2"),
+                        },
+                    )
+                })
             }
-        } else {
-            (None, None)
+        });
+        let mut consistency = Vec::new();
+        let (egfr, egfr_source) = match (labs.egfr, estimated) {
+            // A reported eGFR and the creatinine's own estimate more than
+            // EGFR_DISAGREEMENT-fold apart: one of the two values is wrong
+            // (a unit, a typing slip, another patient's result). The lower
+            // is used, the worst case for every renal rule, and it is said.
+            (Some(reported), Some((e, source, calc)))
+                if reported.max(e) > EGFR_DISAGREEMENT * reported.min(e) =>
+            {
+                let note = format!(
+                    "reported eGFR {} and creatinine {} mg/dL ({} {e:.1}) disagree more than {}-fold; \
+                     the lower ({:.1}) was used for the renal rules: check both values",
+                    fmt_num(reported),
+                    fmt_num(labs.creatinine_mg_dl.unwrap_or_default()),
+                    calc.name,
+                    fmt_num(EGFR_DISAGREEMENT),
+                    reported.min(e)
+                );
+                calcs.push(calc);
+                calcs.push(Calculation {
+                    name: "eGFR used".into(),
+                    formula: "the lower of the reported and estimated values (they disagree)"
+                        .into(),
+                    inputs: format!("reported {}, estimated {e:.1}", fmt_num(reported)),
+                    result: format!("{:.1} mL/min/1.73m2", reported.min(e)),
+                });
+                consistency.push(note);
+                if reported <= e {
+                    (Some(round1(reported)), Some(EgfrSource::Reported))
+                } else {
+                    (Some(round1(e)), Some(source))
+                }
+            }
+            (Some(e), _) => {
+                calcs.push(Calculation {
+                    name: "eGFR".into(),
+                    formula: "as reported by the laboratory".into(),
+                    inputs: String::new(),
+                    result: format!("{} mL/min/1.73m2", fmt_num(e)),
+                });
+                (Some(round1(e)), Some(EgfrSource::Reported))
+            }
+            (None, Some((e, source, calc))) => {
+                calcs.push(calc);
+                (Some(round1(e)), Some(source))
+            }
+            (None, None) => (None, None),
         };
 
         let (hepatic, hepatic_basis, child_pugh) = hepatic_grade(case, &mut calcs);
@@ -289,6 +345,7 @@ impl Derived {
             hepatic,
             hepatic_basis,
             calculations: calcs,
+            consistency,
         }
     }
 }
@@ -325,7 +382,7 @@ fn choose_cg_weight(
 
 fn matches_any(conditions: &[String], terms: &[&str]) -> Option<String> {
     conditions.iter().find_map(|c| {
-        let c = c.to_lowercase();
+        let c = crate::vocab::text::fold(c);
         terms
             .iter()
             .any(|t| crate::clinical::rules::contains_term(&c, t))
@@ -530,6 +587,32 @@ mod tests {
         ));
         assert_eq!(d.egfr_ml_min_1_73m2, Some(22.0));
         assert_eq!(d.egfr_source, Some(EgfrSource::Reported));
+    }
+
+    /// Issue 19, finding 3: a reported eGFR of 200 beside creatinine 25
+    /// mg/dL passed without a word. Both values now show, the lower is
+    /// used, and the contradiction is listed.
+    #[test]
+    fn a_reported_egfr_that_contradicts_the_creatinine_is_said_and_the_lower_used() {
+        let d = Derived::compute(&case(
+            "age = 60\nsex = \"female\"",
+            "creatinine_mg_dl = 25\negfr = 200",
+        ));
+        assert!(d.egfr_ml_min_1_73m2.is_some_and(|e| e < 5.0), "{d:?}");
+        assert_eq!(d.egfr_source, Some(EgfrSource::CkdEpi2021));
+        assert_eq!(d.consistency.len(), 1);
+        assert!(
+            d.consistency[0].contains("200") && d.consistency[0].contains("25"),
+            "{:?}",
+            d.consistency
+        );
+        // a reported value within 2-fold of the estimate stands as reported
+        let d = Derived::compute(&case(
+            "age = 70\nsex = \"male\"",
+            "creatinine_mg_dl = 1.5\negfr = 40",
+        ));
+        assert_eq!(d.egfr_ml_min_1_73m2, Some(40.0));
+        assert!(d.consistency.is_empty());
     }
 
     #[test]

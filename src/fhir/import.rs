@@ -97,11 +97,7 @@ pub struct Importer {
 
 /// Parses FHIR JSON text (a Bundle or one resource) and imports it.
 pub fn import_json(text: &str, opts: &ImportOptions) -> Result<(Case, ImportReport), FhirError> {
-    let value: Value = serde_json::from_str(text).map_err(|e| FhirError::Json {
-        line: e.line(),
-        column: e.column(),
-        message: e.to_string(),
-    })?;
+    let value: Value = super::json::parse(text)?;
     let mut importer = Importer::default();
     importer.add(value, Role::Record, "")?;
     importer.finish(opts)

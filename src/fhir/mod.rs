@@ -8,6 +8,7 @@
 
 pub mod export;
 pub mod import;
+pub mod json;
 pub mod model;
 
 pub use export::to_bundle;

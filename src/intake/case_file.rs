@@ -3,10 +3,10 @@
 
 use super::units::{self, limits};
 use super::{
-    dose::ACCEPTED_FREQUENCIES, Allergy, AllergySeverity, Case, Dose, Expect, FieldError,
+    dose::ACCEPTED_FREQUENCIES, fmt_num, Allergy, AllergySeverity, Case, Dose, Expect, FieldError,
     Frequency, Labs, MedicationOrder, Patient, Sex,
 };
-use crate::vocab::lab::LABS;
+use crate::vocab::lab::{LabKind, LABS};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -297,6 +297,9 @@ impl CaseFile {
         let mut errors = Vec::new();
         let patient = self.validate_patient(&mut errors);
         let labs = self.validate_labs(&mut errors);
+        if let Some(p) = &patient {
+            self.check_creatinine_unit(p.age, &labs, &mut errors);
+        }
         let allergies = self.validate_allergies(&mut errors);
         let medications = validate_orders("medications", &self.medications, &mut errors);
         let proposed = validate_orders("proposed", &self.proposed, &mut errors);
@@ -426,6 +429,29 @@ impl CaseFile {
                 "true is not accepted with sex = \"male\"; accepted: pregnant = true only for sex = \"female\"",
             ));
         }
+        let (lo, hi) = limits::CHILDBEARING_AGE;
+        if let Some(a) = age.filter(|a| !(lo..=hi).contains(a)) {
+            for (field, set) in [
+                ("patient.pregnant", pregnant),
+                ("patient.breastfeeding", p.breastfeeding == Some(true)),
+            ] {
+                if set {
+                    errors.push(err(
+                        field,
+                        format!(
+                            "true is not accepted at age {}; accepted: ages {lo}-{hi}",
+                            fmt_num(a)
+                        ),
+                    ));
+                }
+            }
+        }
+        if p.breastfeeding == Some(true) && sex == Some(Sex::Male) {
+            errors.push(err(
+                "patient.breastfeeding",
+                "true is not accepted with sex = \"male\"; accepted: breastfeeding = true only for sex = \"female\"",
+            ));
+        }
         let trimester = match p.trimester {
             None => None,
             Some(t) if !pregnant => {
@@ -453,6 +479,56 @@ impl CaseFile {
             trimester,
             breastfeeding: p.breastfeeding.unwrap_or(false),
         })
+    }
+
+    /// A creatinine below [`limits::CREATININE_FLOOR_MG_DL`] from age 12
+    /// on is less than half the lowest reference limit of adolescents and
+    /// adults: in µmol/L it is almost always a mg/dL value typed in the
+    /// µmol/L field (12 "µmol/L" would give a CrCl over 300), so it is
+    /// refused with the reading it probably is.
+    fn check_creatinine_unit(&self, age: f64, labs: &Labs, errors: &mut Vec<FieldError>) {
+        let spec = LabKind::Creatinine.spec();
+        let Some(scr) = labs.creatinine_mg_dl else {
+            return;
+        };
+        if age < 12.0 || scr >= limits::CREATININE_FLOOR_MG_DL {
+            return;
+        }
+        let floor = limits::CREATININE_FLOOR_MG_DL;
+        let message = match spec.field_unit() {
+            Some(u) if self.labs.field(u.key.unwrap_or_default()).is_some() => {
+                let typed = self
+                    .labs
+                    .field(u.key.unwrap_or_default())
+                    .unwrap_or_default();
+                (
+                    u.key.unwrap_or_default(),
+                    format!(
+                        "{} {} ({} mg/dL) is below {} {} at age {}: it looks like a value in mg/dL; \
+                         give it as `{}` or check the value",
+                        fmt_num(typed),
+                        u.label,
+                        fmt_num(scr),
+                        fmt_num((u.from_canonical)(floor).round()),
+                        u.label,
+                        fmt_num(age),
+                        spec.field
+                    ),
+                )
+            }
+            _ => (
+                spec.key,
+                format!(
+                    "{} mg/dL is below {} mg/dL at age {}; accepted from age 12: {}..={} mg/dL",
+                    fmt_num(scr),
+                    fmt_num(floor),
+                    fmt_num(age),
+                    fmt_num(floor),
+                    fmt_num(spec.range.1)
+                ),
+            ),
+        };
+        errors.push(err(message.0, message.1));
     }
 
     fn validate_labs(&self, errors: &mut Vec<FieldError>) -> Labs {
@@ -661,6 +737,45 @@ mod tests {
             .contains("field `patient.sex`"));
         let m = message("[patient]\nage = 40\nsex = \"male\"\n");
         assert!(m.contains("field `proposed`"), "{m}");
+    }
+
+    /// Issue 19, finding 3: values that contradict the rest of the record
+    /// are refused, naming the field and what is accepted.
+    #[test]
+    fn implausible_combinations_are_refused() {
+        // a mg/dL creatinine typed in the µmol/L field (was CrCl 333)
+        let m = message(&format!("{MINIMAL}[labs]\ncreatinine_umol_l = 12\n"));
+        assert!(
+            m.contains("labs.creatinine_umol_l") && m.contains("looks like a value in mg/dL"),
+            "{m}"
+        );
+        // the same number is fine for an infant, and 88 µmol/L for anyone
+        let infant = MINIMAL.replace("age = 40", "age = 1");
+        assert_eq!(
+            message(&format!("{infant}[labs]\ncreatinine_umol_l = 16\n")),
+            "ok"
+        );
+        assert_eq!(
+            message(&format!("{MINIMAL}[labs]\ncreatinine_umol_l = 88\n")),
+            "ok"
+        );
+        let female = MINIMAL.replace("sex = \"male\"", "sex = \"female\"");
+        for age in ["0.5", "5", "70"] {
+            let m = message(&female.replace("age = 40", &format!("age = {age}\npregnant = true")));
+            assert!(
+                m.contains("patient.pregnant") && m.contains("ages 10-60"),
+                "{age}: {m}"
+            );
+        }
+        assert_eq!(
+            message(&female.replace("age = 40", "age = 30\npregnant = true")),
+            "ok"
+        );
+        let m = message(&MINIMAL.replace("age = 40", "age = 40\nbreastfeeding = true"));
+        assert!(
+            m.contains("patient.breastfeeding") && m.contains("female"),
+            "{m}"
+        );
     }
 
     #[test]

@@ -96,12 +96,46 @@ pub struct MedicationOrder {
     pub indication: Option<String>,
 }
 
+/// How many administrations a day an order gives, and from where.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PerDay {
+    pub per_day: f64,
+    /// What it was read from, for a flag's inputs: `frequency "bid" =
+    /// 2/day`.
+    pub basis: String,
+    /// The dose text and the frequency field give different counts; the
+    /// higher is taken (the worst case for a maximum-dose check).
+    pub disagree: bool,
+}
+
 impl MedicationOrder {
-    /// Daily dose in mg when both dose and frequency are known and countable.
-    pub fn daily_mg(&self) -> Option<f64> {
-        let mg = self.dose.as_ref()?.mg?;
-        let per_day = self.frequency.as_ref()?.per_day?;
-        Some(mg * per_day)
+    /// Administrations per day, from the frequency field or the dose text
+    /// ("1 g x 6/day"); `None` when neither gives a count (no frequency,
+    /// or as needed).
+    pub fn doses_per_day(&self) -> Option<PerDay> {
+        let from_freq = self.frequency.as_ref().and_then(|f| Some((f, f.per_day?)));
+        let from_dose = self.dose.as_ref().and_then(|d| Some((d, d.per_day?)));
+        let freq_basis =
+            |f: &Frequency, n: f64| format!("frequency \"{}\" = {}/day", f.text, fmt_num(n));
+        let dose_basis = |d: &Dose, n: f64| format!("dose \"{}\" = {}/day", d.text, fmt_num(n));
+        Some(match (from_freq, from_dose) {
+            (Some((f, a)), Some((d, b))) if (a - b).abs() > 1e-9 => PerDay {
+                per_day: a.max(b),
+                basis: format!("{}, {}", dose_basis(d, b), freq_basis(f, a)),
+                disagree: true,
+            },
+            (Some((f, a)), _) => PerDay {
+                per_day: a,
+                basis: freq_basis(f, a),
+                disagree: false,
+            },
+            (None, Some((d, b))) => PerDay {
+                per_day: b,
+                basis: dose_basis(d, b),
+                disagree: false,
+            },
+            (None, None) => return None,
+        })
     }
 }
 
@@ -157,7 +191,13 @@ pub struct FieldError {
 
 impl fmt::Display for FieldError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "field `{}`: {}", self.field, self.message)
+        // one line per field, whatever the value held
+        write!(
+            f,
+            "field `{}`: {}",
+            crate::vocab::text::visible_line(&self.field),
+            crate::vocab::text::visible_line(&self.message)
+        )
     }
 }
 

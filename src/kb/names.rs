@@ -1,31 +1,35 @@
 //! Drug-name normalisation and fuzzy suggestions.
 
+use crate::vocab::text;
 use fuzzy_matcher::skim::SkimMatcherV2;
 use fuzzy_matcher::FuzzyMatcher;
 
-/// Characters that show nothing but break a match when pasted from an EHR
-/// or a web page: zero-width space, joiners, word joiner, byte-order mark,
-/// soft hyphen.
-pub fn invisible(c: char) -> bool {
-    matches!(
-        c,
-        '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{2060}' | '\u{FEFF}' | '\u{00AD}'
-    )
-}
-
-/// Lower case, hyphens/underscores/slashes/plus as spaces, ® and ™ and
-/// invisible characters gone, whitespace collapsed.
+/// Folded ([`text::fold`]: NFKC, hidden characters gone, accents folded,
+/// lower case), then hyphens/underscores/slashes/plus/quotes as spaces,
+/// ® and ™ gone, whitespace collapsed, a final full stop dropped.
 pub fn normalise(name: &str) -> String {
-    let lowered: String = name
-        .to_lowercase()
+    // ® and ™ go before folding, which would spell ™ out as "tm"
+    let bare: String = name
         .chars()
-        .filter(|&c| !matches!(c, '®' | '™' | '*') && !invisible(c))
+        .filter(|&c| !matches!(c, '®' | '™' | '*'))
+        .collect();
+    let lowered: String = text::fold(&bare)
+        .chars()
         .map(|c| match c {
-            '-' | '_' | '/' | '+' | ',' | '(' | ')' => ' ',
+            '-' | '_' | '/' | '+' | ',' | '(' | ')' | '"' | '\'' | '`' | '“' | '”' | '‘' | '’'
+            | '«' | '»' => ' ',
             c => c,
         })
         .collect();
-    lowered.split_whitespace().collect::<Vec<_>>().join(" ")
+    // a full stop that ends the name ends the sentence, not the name
+    // ("Warfarin.", "Tylenol No. 3.")
+    lowered
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .trim_end_matches('.')
+        .trim_end()
+        .to_string()
 }
 
 /// Words that may trail a drug name without changing the drug.
@@ -96,15 +100,85 @@ fn is_strength(word: &str) -> bool {
         || matches!(word, "mg" | "g" | "mcg" | "ug" | "ml" | "unit" | "units")
 }
 
+/// Words of a prescription's directions that may trail a name typed with
+/// its sig ("warfarin 5 mg po daily", "... tablet by mouth once daily"):
+/// routes, frequencies and instructions. Stripped from the end only, and
+/// only after the whole name failed to match.
+const SIG: &[&str] = &[
+    "daily",
+    "qd",
+    "od",
+    "bid",
+    "bd",
+    "tid",
+    "tds",
+    "qid",
+    "qds",
+    "qhs",
+    "hs",
+    "qam",
+    "qpm",
+    "qod",
+    "prn",
+    "stat",
+    "once",
+    "twice",
+    "weekly",
+    "nightly",
+    "morning",
+    "evening",
+    "bedtime",
+    "night",
+    "by",
+    "mouth",
+    "orally",
+    "take",
+    "with",
+    "food",
+    "water",
+    "meals",
+    "as",
+    "needed",
+    "directed",
+    "times",
+    "day",
+    "every",
+    "per",
+    "sublingual",
+    "sl",
+    "im",
+    "sc",
+    "subcut",
+    "inhaled",
+    "topically",
+    "q4h",
+    "q6h",
+    "q8h",
+    "q12h",
+    "q24h",
+];
+
+fn is_sig(word: &str) -> bool {
+    SIG.contains(&word)
+        || word
+            .strip_prefix('x')
+            .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
+}
+
 /// Keys to try, most specific first: the whole normalised name, then with
 /// trailing salt/release/form words and strengths removed one by one.
 pub fn candidates(typed: &str) -> Vec<String> {
     let norm = normalise(typed);
     let mut out = vec![norm.clone()];
-    let mut words: Vec<&str> = norm.split(' ').collect();
+    // "warfarin; take with food": what follows a semicolon is directions
+    let head = normalise(typed.split([';', ':']).next().unwrap_or(typed));
+    let mut words: Vec<&str> = head.split(' ').collect();
+    if head != norm {
+        out.push(head.clone());
+    }
     while words.len() > 1 {
         let last = words[words.len() - 1];
-        if TRAILING.contains(&last) || is_strength(last) {
+        if TRAILING.contains(&last) || is_strength(last) || is_sig(last) {
             words.pop();
             out.push(words.join(" "));
         } else {

@@ -343,6 +343,122 @@ mod tests {
         v
     }
 
+    /// Issue 19, finding 1: decoration never changes what a name means.
+    /// For every name the kb knows (generic, synonym, brand), each way a
+    /// name arrives decorated (pasted invisible characters, fullwidth
+    /// letters, an accent, punctuation, quotes, the other name in
+    /// parentheses, a sig after it) resolves to the same drug(s).
+    #[test]
+    fn decorated_names_resolve_to_the_same_drug() {
+        let kb = kb();
+        let accent = |n: &str| -> String {
+            let mut done = false;
+            n.chars()
+                .map(|c| match c {
+                    'a' if !done => {
+                        done = true;
+                        'á'
+                    }
+                    'i' if !done => {
+                        done = true;
+                        'í'
+                    }
+                    c => c,
+                })
+                .collect()
+        };
+        let fullwidth = |n: &str| -> String {
+            n.chars()
+                .map(|c| match c {
+                    'a'..='z' | 'A'..='Z' => char::from_u32(c as u32 - 0x21 + 0xFF01).unwrap_or(c),
+                    c => c,
+                })
+                .collect()
+        };
+        type Decorate = Box<dyn Fn(&str) -> String>;
+        let decorations: Vec<(&str, Decorate)> = vec![
+            (
+                "zero-width space",
+                Box::new(|n: &str| {
+                    let mid = n
+                        .char_indices()
+                        .nth(n.chars().count() / 2)
+                        .map_or(0, |(i, _)| i);
+                    format!("{}\u{200B}{}", &n[..mid], &n[mid..])
+                }),
+            ),
+            (
+                "soft hyphen",
+                Box::new(|n: &str| {
+                    let mid = n.char_indices().nth(1).map_or(0, |(i, _)| i);
+                    format!("{}\u{00AD}{}", &n[..mid], &n[mid..])
+                }),
+            ),
+            (
+                "byte-order mark",
+                Box::new(|n: &str| format!("\u{FEFF}{n}")),
+            ),
+            ("fullwidth", Box::new(fullwidth)),
+            ("accent", Box::new(accent)),
+            ("upper case", Box::new(|n: &str| n.to_uppercase())),
+            ("full stop", Box::new(|n: &str| format!("{n}."))),
+            ("comma", Box::new(|n: &str| format!("{n},"))),
+            ("quotes", Box::new(|n: &str| format!("\"{n}\""))),
+            ("sig", Box::new(|n: &str| format!("{n} po daily"))),
+            (
+                "dose and sig",
+                Box::new(|n: &str| format!("{n} 5 mg tablet by mouth once daily")),
+            ),
+            (
+                "semicolon",
+                Box::new(|n: &str| format!("{n}; take with food")),
+            ),
+        ];
+        let mut failures = Vec::new();
+        let mut checked = 0;
+        for drug in &kb.records.drugs {
+            for name in std::iter::once(&drug.name)
+                .chain(&drug.synonyms)
+                .chain(&drug.brands)
+            {
+                let plain = kb.resolve(name);
+                if plain.ids.is_empty() {
+                    continue;
+                }
+                for (what, decorate) in &decorations {
+                    let typed = decorate(name);
+                    let got = kb.resolve(&typed);
+                    checked += 1;
+                    if got.ids != plain.ids {
+                        failures.push(format!(
+                            "{what}: {typed:?} -> {:?}, plain {:?}",
+                            got.ids, plain.ids
+                        ));
+                    }
+                }
+            }
+        }
+        assert!(checked > 5000, "{checked}");
+        assert!(
+            failures.is_empty(),
+            "{} of {checked}:\n{}",
+            failures.len(),
+            failures.join("\n")
+        );
+        // the other name in parentheses, both ways round
+        for (typed, generic) in [
+            ("warfarin (Coumadin)", "warfarin"),
+            ("Coumadin (warfarin)", "warfarin"),
+            ("Lipitor (atorvastatin)", "atorvastatin"),
+        ] {
+            assert_eq!(
+                kb.generic_of(&kb.resolve(typed)).as_deref(),
+                Some(generic),
+                "{typed}"
+            );
+        }
+    }
+
     /// The names real EHR exports write: every distinct medication name of
     /// the Synthea R4 sample (fixture header says where it comes from)
     /// resolves to the generic(s) it names, and a misspelt one does not

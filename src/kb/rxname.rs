@@ -15,7 +15,7 @@
 //! dose-form, SBD = SCD + "[brand]", ingredients joined by " / ", quantity
 //! factors such as "10 ML" and "24 HR" in front, packs as "... Pack").
 
-use super::names::{invisible, normalise};
+use super::names::normalise;
 
 /// A name taken apart. Every field is what the name said; nothing is
 /// inferred from a drug list.
@@ -219,11 +219,8 @@ const TAGS: &[&str] = &[
 /// stays in an ingredient phrase, for the lookup to accept or reject.
 pub fn parse(name: &str) -> ParsedName {
     let mut out = ParsedName::default();
-    let mut text: String = name
-        .to_lowercase()
-        .chars()
-        .filter(|&c| !invisible(c))
-        .collect();
+    let bare: String = name.chars().filter(|&c| !matches!(c, '®' | '™')).collect();
+    let mut text: String = crate::vocab::text::fold(&bare);
 
     // "[Vicodin]": the brand. "(product)": a semantic tag, dropped; other
     // parentheses ("Tylenol (acetaminophen)") are kept as words.

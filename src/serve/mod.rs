@@ -243,16 +243,21 @@ async fn prescribe(
         field: "body".into(),
         error: r.body_text(),
     })?;
-    let request: Value = serde_json::from_slice(&body).map_err(|e| {
-        ApiError::bad(
-            "body",
-            format!(
-                "not valid JSON: {e} (line {}, column {})",
-                e.line(),
-                e.column()
-            ),
-        )
-    })?;
+    let request: Value = std::str::from_utf8(&body)
+        .map_err(|e| ApiError::bad("body", format!("not valid UTF-8: {e}")))
+        .and_then(|text| {
+            crate::fhir::json::parse(text).map_err(|e| match e {
+                FhirError::Json {
+                    line,
+                    column,
+                    message,
+                } => ApiError::bad(
+                    "body",
+                    format!("not valid JSON: {message} (line {line}, column {column})"),
+                ),
+                other => ApiError::bad("body", other.to_string()),
+            })
+        })?;
     let kb = state.kb.clone();
     // The import and the rules are CPU work: keep them off the async
     // workers.

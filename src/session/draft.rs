@@ -4,9 +4,10 @@
 //! with the field key it belongs to (the keys of the intake form).
 
 use crate::intake::case_file::{AllergyFile, CaseFile, LabsFile, MedicationFile, PatientFile};
-use crate::intake::units;
+use crate::intake::units::{self, limits};
 use crate::intake::{fmt_num, Case, FieldError};
 use crate::vocab::lab::{LabKind, LabSpec, LABS};
+use crate::vocab::number;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -127,7 +128,9 @@ impl Draft {
 
     /// Switches kg <-> lb, converting the typed value when it is a number.
     pub fn toggle_weight_unit(&mut self) {
-        let v = self.get("patient.weight").trim().parse::<f64>().ok();
+        let v = number::parse(self.get("patient.weight"))
+            .ok()
+            .and_then(number::Reading::value);
         self.weight_lb = !self.weight_lb;
         if let Some(v) = v {
             let c = if self.weight_lb {
@@ -141,7 +144,9 @@ impl Draft {
 
     /// Switches mg/dL <-> µmol/L, converting the typed value.
     pub fn toggle_creatinine_unit(&mut self) {
-        let v = self.get(CREATININE_KEY).trim().parse::<f64>().ok();
+        let v = number::parse(self.get(CREATININE_KEY))
+            .ok()
+            .and_then(number::Reading::value);
         self.creatinine_umol = !self.creatinine_umol;
         if let Some(v) = v {
             let c = if self.creatinine_umol {
@@ -239,17 +244,21 @@ impl Draft {
         d
     }
 
-    fn number(&self, key: &str, errors: &mut Vec<FieldError>) -> Option<f64> {
+    /// A typed number, read by the one number rule
+    /// ([`crate::vocab::number`]): "1,200" is 1200 and "1,5" is 1.5; an
+    /// ambiguous "1.200" is settled by the field's accepted `range` when
+    /// only one reading fits it, else refused naming both readings.
+    fn number(&self, key: &str, range: (f64, f64), errors: &mut Vec<FieldError>) -> Option<f64> {
         let text = self.get(key).trim();
         if text.is_empty() {
             return None;
         }
-        match text.replace(',', ".").parse::<f64>() {
-            Ok(v) if v.is_finite() => Some(v),
-            _ => {
+        match number::parse(text).and_then(|r| r.within(text, range)) {
+            Ok((v, _)) => Some(v),
+            Err(e) => {
                 errors.push(FieldError {
                     field: key.to_string(),
-                    message: format!("\"{text}\" is not a number"),
+                    message: e.0,
                 });
                 None
             }
@@ -287,27 +296,38 @@ impl Draft {
     pub fn to_case_file(&self) -> (CaseFile, Vec<FieldError>, RowMap) {
         let mut errors = Vec::new();
         let opt = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
-        let weight = self.number("patient.weight", &mut errors);
-        let trimester = self.number("patient.trimester", &mut errors);
+        let weight_range = if self.weight_lb {
+            let (lo, hi) = limits::WEIGHT_KG;
+            (units::kg_to_lb(lo), units::kg_to_lb(hi))
+        } else {
+            limits::WEIGHT_KG
+        };
+        let weight = self.number("patient.weight", weight_range, &mut errors);
+        let trimester = self.number("patient.trimester", (1.0, 3.0), &mut errors);
         let patient = PatientFile {
-            age: self.number("patient.age", &mut errors),
+            age: self.number("patient.age", limits::AGE, &mut errors),
             sex: opt(self.get("patient.sex")),
             weight_kg: weight.filter(|_| !self.weight_lb),
             weight_lb: weight.filter(|_| self.weight_lb),
-            height_cm: self.number("patient.height_cm", &mut errors),
+            height_cm: self.number("patient.height_cm", limits::HEIGHT_CM, &mut errors),
             height_in: None,
             pregnant: self.flag("patient.pregnant", &mut errors),
             trimester: trimester.map(|t| t as i64),
             breastfeeding: self.flag("patient.breastfeeding", &mut errors),
         };
-        let creat = self.number(CREATININE_KEY, &mut errors);
+        let creat_spec = LabKind::Creatinine.spec();
+        let creat_range = match creat_spec.field_unit().filter(|_| self.creatinine_umol) {
+            Some(u) => u.range(creat_spec),
+            None => creat_spec.range,
+        };
+        let creat = self.number(CREATININE_KEY, creat_range, &mut errors);
         let mut labs = LabsFile {
             creatinine_mg_dl: creat.filter(|_| !self.creatinine_umol),
             creatinine_umol_l: creat.filter(|_| self.creatinine_umol),
             ..LabsFile::default()
         };
-        for (key, _) in plain_labs() {
-            let v = self.number(key, &mut errors);
+        for (key, spec) in plain_labs() {
+            let v = self.number(key, spec.range, &mut errors);
             if let Some(slot) = labs.field_mut(key) {
                 *slot = v;
             }
@@ -495,6 +515,36 @@ mod tests {
             let back = Draft::from_case_file(&CaseFile::from_case(&case));
             assert_eq!(back.get(key), fmt_num(got), "{}", spec.name);
         }
+    }
+
+    /// Issue 19, finding 2: the form's number fields read "1,200" as
+    /// 1200 (it read 1.2, and ALT 1,200 with AST 1,500 raised no flag),
+    /// "1,5" as 1.5, and settle "1.200" by the field's range or refuse it.
+    #[test]
+    fn typed_numbers_follow_the_one_number_rule() {
+        let mut d = metformin();
+        d.set("labs.alt_u_l", "1,200");
+        d.set("labs.ast_u_l", "1.500,0");
+        d.set("patient.weight", "58,5");
+        d.set(CREATININE_KEY, "1.200");
+        let case = d.validate("t").expect("valid");
+        assert_eq!(case.labs.alt_u_l, Some(1200.0));
+        assert_eq!(case.labs.ast_u_l, Some(1500.0));
+        assert_eq!(case.patient.weight_kg, Some(58.5));
+        // 1200 mg/dL is outside creatinine's range, 1.2 inside
+        assert_eq!(case.labs.creatinine_mg_dl, Some(1.2));
+        // ALT "1.200": 1.2 and 1200 U/L both in range, so refused
+        d.set("labs.alt_u_l", "1.200");
+        let errors = d.validate("t").expect_err("ambiguous");
+        let e = errors
+            .iter()
+            .find(|e| e.field == "labs.alt_u_l")
+            .expect("alt error");
+        assert!(
+            e.message.contains("1.2") && e.message.contains("1200"),
+            "{}",
+            e.message
+        );
     }
 
     #[test]

@@ -13,8 +13,7 @@ pub const NO_KNOWN_ALLERGY_SNOMED: &[&str] = &["716186003", "409137002"];
 /// and NKMA, "none", or a phrase of the form "no (known) (drug |
 /// medication) allerg...".
 pub fn no_known_allergy(text: &str) -> bool {
-    let t: String = text
-        .to_lowercase()
+    let t: String = super::text::fold(text)
         .chars()
         .map(|c| if c.is_alphanumeric() { c } else { ' ' })
         .collect();

@@ -29,7 +29,7 @@ const NOT_CURRENT: &[&str] = &[
 ];
 
 fn states(text: &str, terms: &[&str]) -> bool {
-    let t = text.to_lowercase();
+    let t = super::text::fold(text);
     terms.iter().any(|term| contains_term(&t, term))
         && !NOT_CURRENT.iter().any(|w| contains_term(&t, w))
 }

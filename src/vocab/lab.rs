@@ -62,6 +62,14 @@ pub struct AltUnit {
     pub from_canonical: fn(f64) -> f64,
 }
 
+impl AltUnit {
+    /// The row's accepted range written in this unit.
+    pub fn range(&self, spec: &LabSpec) -> (f64, f64) {
+        let (lo, hi) = spec.range;
+        ((self.from_canonical)(lo), (self.from_canonical)(hi))
+    }
+}
+
 /// One row of the lab table.
 #[derive(Debug, Clone, Copy)]
 pub struct LabSpec {

@@ -11,6 +11,7 @@ pub mod condition;
 pub mod evidence;
 pub mod flag;
 pub mod lab;
+pub mod number;
 pub mod pgx;
 pub mod sources;
 pub mod text;

@@ -77,6 +77,12 @@ pub mod limits {
     pub const AGE: (f64, f64) = (0.0, 120.0);
     pub const WEIGHT_KG: (f64, f64) = (0.3, 500.0);
     pub const HEIGHT_CM: (f64, f64) = (20.0, 272.0);
+    /// Ages at which `pregnant` or `breastfeeding` is accepted.
+    pub const CHILDBEARING_AGE: (f64, f64) = (10.0, 60.0);
+    /// The lowest serum creatinine accepted from age 12 (mg/dL; 18
+    /// µmol/L): less than half the lower reference limit of adolescents
+    /// and adults (about 0.5 mg/dL).
+    pub const CREATININE_FLOOR_MG_DL: f64 = 0.2;
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use super::state::{evaluate, Outcome};
 use super::{Context, Finding, Findings, Resolved, Subject};
 use crate::clinical::calc::age_band;
 use crate::clinical::Kind;
-use crate::intake::fmt_num;
+use crate::intake::{fmt_num, Dose, PerDay};
 use crate::kb::model::DoseRule;
 use crate::kb::DrugId;
 
@@ -189,12 +189,29 @@ fn check_rule(ctx: &Context<'_>, out: &mut Findings, r: &Resolved<'_>, p: DrugId
     let Some(mg) = order.dose.as_ref().and_then(|d| d.mg) else {
         let why = match &order.dose {
             None => "dose not given".to_string(),
+            Some(Dose {
+                unread: Some(why), ..
+            }) => format!("dose {why}"),
             Some(d) => format!("dose \"{}\" is not in mg, g or mcg", d.text),
         };
         out.not_checked(ctx.name(p), "dose limits", why);
         return;
     };
-    inputs.push(format!("dose {} mg", fmt_num(mg)));
+    inputs.push(
+        match order
+            .dose
+            .as_ref()
+            .and_then(|d| Some((d.count?, d.each_mg()?)))
+        {
+            Some((count, each)) => format!(
+                "dose {} mg x {} = {} mg",
+                fmt_num(each),
+                fmt_num(count),
+                fmt_num(mg)
+            ),
+            None => format!("dose {} mg", fmt_num(mg)),
+        },
+    );
     let mut single_inputs = inputs.clone();
     if let Some(max) = limit(
         rule.max_single_mg_per_kg,
@@ -218,19 +235,22 @@ fn check_rule(ctx: &Context<'_>, out: &mut Findings, r: &Resolved<'_>, p: DrugId
     ) else {
         return;
     };
-    match order
-        .frequency
-        .as_ref()
-        .and_then(|f| f.per_day.map(|n| (f, n)))
-    {
-        Some((f, per_day)) => {
+    match order.doses_per_day() {
+        Some(PerDay {
+            per_day,
+            basis,
+            disagree,
+        }) => {
+            if disagree {
+                out.not_checked(
+                    ctx.name(p),
+                    "frequency",
+                    format!("{basis}: the two disagree, so the higher daily total was checked"),
+                );
+            }
             let daily = mg * per_day;
             if daily > max + 1e-9 {
-                daily_inputs.push(format!(
-                    "frequency \"{}\" = {}/day",
-                    f.text,
-                    fmt_num(per_day)
-                ));
+                daily_inputs.push(basis);
                 daily_inputs.push(format!(
                     "daily total {} mg > {} mg",
                     fmt_num(daily),

@@ -434,6 +434,9 @@ impl Findings {
 /// Runs every rule family.
 pub fn evaluate(ctx: &Context<'_>) -> Findings {
     let mut out = Findings::default();
+    for note in &ctx.derived.consistency {
+        out.not_checked("patient", "renal function", note.clone());
+    }
     unknown::check(ctx, &mut out);
     interaction::check(ctx, &mut out);
     state::check(ctx, &mut out);

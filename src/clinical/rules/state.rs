@@ -8,6 +8,7 @@ use crate::intake::{fmt_num, LabKind};
 use crate::kb::model::When;
 use crate::kb::DrugId;
 use crate::vocab::condition;
+use crate::vocab::text::fold;
 
 /// The outcome of evaluating a `when` table.
 #[derive(Debug, Clone, PartialEq)]
@@ -188,7 +189,7 @@ fn conditions(ctx: &Context<'_>, when: &When, r: &Resolved<'_>, e: &mut Eval) {
     }
     if !when.conditions_any.is_empty() {
         let hit = ctx.case.conditions.iter().find_map(|c| {
-            let lc = c.to_lowercase();
+            let lc = fold(c);
             when.conditions_any
                 .iter()
                 .find(|t| contains_term(&lc, t))
@@ -200,7 +201,7 @@ fn conditions(ctx: &Context<'_>, when: &When, r: &Resolved<'_>, e: &mut Eval) {
         }
     }
     if ctx.case.conditions.iter().any(|c| {
-        let lc = c.to_lowercase();
+        let lc = fold(c);
         when.conditions_none.iter().any(|t| contains_term(&lc, t))
     }) {
         e.failed = true;
@@ -424,5 +425,61 @@ pub fn check(ctx: &Context<'_>, out: &mut Findings) {
                 Outcome::NoMatch => {}
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 19, finding 1 (conditions): every condition term a kb rule
+    /// asks for still matches when the patient's condition text arrives
+    /// decorated: invisible characters pasted in, fullwidth letters, an
+    /// accent, upper case, a full stop, an EHR tag or a qualifier after.
+    #[test]
+    fn decorated_condition_text_still_matches_every_rule_term() {
+        let kb = crate::kb::bundled_for_tests();
+        let terms: std::collections::BTreeSet<&str> = kb
+            .records
+            .rules
+            .iter()
+            .flat_map(|r| r.when.conditions_any.iter().map(String::as_str))
+            .collect();
+        assert!(terms.len() > 50, "{}", terms.len());
+        let insert = |t: &str, c: char| {
+            let mid = t
+                .char_indices()
+                .nth(t.chars().count() / 2)
+                .map_or(0, |(i, _)| i);
+            format!("{}{c}{}", &t[..mid], &t[mid..])
+        };
+        let fullwidth = |t: &str| -> String {
+            t.chars()
+                .map(|c| match c {
+                    'a'..='z' => char::from_u32(c as u32 - 0x61 + 0xFF41).unwrap_or(c),
+                    c => c,
+                })
+                .collect()
+        };
+        let mut failures = Vec::new();
+        for term in &terms {
+            let term = term.trim_end_matches('*');
+            for typed in [
+                insert(term, '\u{200B}'),
+                insert(term, '\u{00AD}'),
+                format!("\u{FEFF}{term}"),
+                fullwidth(term),
+                term.replacen('e', "é", 1),
+                term.to_uppercase(),
+                format!("{term}."),
+                format!("{term} (disorder)"),
+                format!("{term}; mild"),
+            ] {
+                if !contains_term(&fold(&typed), term) {
+                    failures.push(format!("{term:?} <- {typed:?}"));
+                }
+            }
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
     }
 }
