@@ -219,7 +219,7 @@ fn run_demo(
     let s = match rxguide::demo::Script::load(&script) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("error: {e}");
+            cli::print_error(&e);
             return Ok(cli::EXIT_BAD_INPUT);
         }
     };
@@ -450,7 +450,10 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!(
+                "error: {}",
+                rxguide::vocab::text::visible(&format!("{e:#}"))
+            );
             ExitCode::from(1)
         }
     }

@@ -7,6 +7,7 @@ use crate::clinical::Severity;
 use crate::note::Note;
 use crate::pipeline::Assessment;
 use crate::vocab::flag::{NO_PROPOSED_FLAGS, REGIMEN_FLAGS};
+use crate::vocab::text::visible_line;
 use serde_json::{json, Map, Value};
 
 /// `check --json` output. `note` is the pharmacist's note (extension);
@@ -98,10 +99,14 @@ impl Paint {
 /// `NO_COLOR` unset.
 pub fn to_text(a: &Assessment, note: &Note, color: bool, trace: bool) -> String {
     let p = Paint { on: color };
+    // Every text that came from a case file, a form, FHIR or the kb is
+    // shown with its control and bidirectional characters visible: a drug
+    // name cannot erase or reorder the flags printed after it.
+    let t = |x: &str| visible_line(x).into_owned();
     let mut s = String::new();
     let title = a.case.title.as_deref().unwrap_or("");
-    s.push_str(&p.bold(&format!("{}  {}\n", a.case.id, title)));
-    s.push_str(&format!("Patient: {}\n", a.case.patient_summary()));
+    s.push_str(&p.bold(&format!("{}  {}\n", t(&a.case.id), t(title))));
+    s.push_str(&format!("Patient: {}\n", t(&a.case.patient_summary())));
     let d = &a.derived;
     let mut derived = Vec::new();
     if let Some(c) = d.crcl_ml_min {
@@ -135,7 +140,7 @@ pub fn to_text(a: &Assessment, note: &Note, color: bool, trace: bool) -> String 
     if !lines.is_empty() {
         s.push_str(&p.bold(&format!("{}\n", crate::note::HEADING)));
         for l in lines {
-            s.push_str(&format!("  {l}\n"));
+            s.push_str(&format!("  {}\n", t(&l)));
         }
         s.push('\n');
     }
@@ -165,28 +170,33 @@ pub fn to_text(a: &Assessment, note: &Note, color: bool, trace: bool) -> String 
             "  {}  {}  {}{}\n",
             p.sev(f.severity, &label),
             f.kind,
-            f.drugs.join(" + "),
+            t(&f.drugs.join(" + ")),
             f.evidence
                 .map_or(String::new(), |e| p.dim(&format!("  (evidence: {e})")))
         ));
-        s.push_str(&format!("      {}\n", f.summary));
+        s.push_str(&format!("      {}\n", t(&f.summary)));
         for inc in &f.includes {
             s.push_str(&format!(
                 "        + {} {}: {}\n",
                 inc.severity.as_str(),
-                inc.drugs.join(" + "),
-                inc.summary
+                t(&inc.drugs.join(" + ")),
+                t(&inc.summary)
             ));
         }
         if !f.suggestion.is_empty() {
-            s.push_str(&format!("      Do: {}\n", f.suggestion));
+            s.push_str(&format!("      Do: {}\n", t(&f.suggestion)));
         }
-        s.push_str(&p.dim(&format!("      Sources: {}\n", f.sources.join(", "))));
+        s.push_str(&p.dim(&format!("      Sources: {}\n", t(&f.sources.join(", ")))));
     }
     if !a.not_checked.is_empty() {
         s.push_str(&p.bold("\nNot checked (missing or unrecognised input):\n"));
         for n in &a.not_checked {
-            s.push_str(&format!("  - {} {}: {}\n", n.drug, n.what, n.reason));
+            s.push_str(&format!(
+                "  - {} {}: {}\n",
+                t(&n.drug),
+                t(&n.what),
+                t(&n.reason)
+            ));
         }
     }
     if !a.passages.is_empty() {
@@ -195,15 +205,15 @@ pub fn to_text(a: &Assessment, note: &Note, color: bool, trace: bool) -> String 
             s.push_str(&format!(
                 "  {:>6.2}  {}  {}\n",
                 h.score,
-                h.id,
-                p.dim(&h.title)
+                t(&h.id),
+                p.dim(&t(&h.title))
             ));
         }
     }
     if trace {
         s.push_str(&p.bold("\nTrace:\n"));
         for l in a.trace.lines() {
-            s.push_str(&format!("  {l}\n"));
+            s.push_str(&format!("  {}\n", t(&l)));
         }
     }
     s

@@ -245,3 +245,57 @@ fn bundled_kb_is_lint_clean() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Issue 19, finding 4: a drug name carrying terminal escapes (erase the
+/// line, move the cursor up, print a reassuring line) could replace the
+/// MAJOR warfarin-ibuprofen flag on a real terminal with "No flags raised.
+/// Safe to prescribe.". The report and the error lines now show every
+/// control and bidirectional character as `<U+XXXX>`, and a value cannot
+/// start a line of its own.
+#[test]
+fn control_characters_in_input_are_shown_never_obeyed() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let spoof = "vitamin\u{1b}[2K\u{1b}[1A\u{1b}[2KNo flags raised. Safe to prescribe.\u{202E}";
+    let case = format!(
+        "title = \"spoof\"\n[patient]\nage = 68\nsex = \"male\"\n[labs]\ncreatinine_mg_dl = 1.0\n\
+         [[medications]]\ndrug = \"warfarin\"\ndose = \"5 mg\"\nfrequency = \"daily\"\n\
+         [[medications]]\ndrug = {spoof:?}\n\
+         [[proposed]]\ndrug = \"ibuprofen\"\ndose = \"400 mg\"\nfrequency = \"tid\"\n"
+    )
+    .replace("\\u{1b}", "\\u001b")
+    .replace("\\u{202e}", "\\u202E");
+    let path = data.path().join("spoof.toml");
+    std::fs::write(&path, &case).expect("write case");
+    let out = rxguide(data.path())
+        .arg("check")
+        .arg(&path)
+        .output()
+        .expect("runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !stdout.contains('\u{1b}') && !stdout.contains('\u{202E}'),
+        "{stdout:?}"
+    );
+    assert!(stdout.contains("<U+001B>[2K"), "{stdout}");
+    assert!(
+        stdout.contains("MAJOR") && stdout.contains("warfarin"),
+        "{stdout}"
+    );
+
+    // an error whose value holds escapes and a newline stays one line
+    let bad = case.replace("sex = \"male\"", "sex = \"m\\u001b[2Ka\\nle\"");
+    std::fs::write(&path, bad).expect("write case");
+    let out = rxguide(data.path())
+        .args(["check", "--json"])
+        .arg(&path)
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(!stderr.contains('\u{1b}'), "{stderr:?}");
+    assert!(
+        stderr.contains("<U+001B>") && stderr.contains("<U+000A>"),
+        "{stderr}"
+    );
+}

@@ -22,14 +22,14 @@ pub fn run(global: &Global, backend: &BackendArgs, opts: &AskOptions<'_>) -> any
     let case = match load_case(opts.case) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("error: {e}");
+            super::print_error(&e);
             return Ok(EXIT_BAD_INPUT);
         }
     };
     let generator = match backend.generator() {
         Ok(g) => g,
         Err(e) => {
-            eprintln!("error: {e}");
+            super::print_error(&e);
             return Ok(EXIT_BAD_INPUT);
         }
     };
@@ -82,7 +82,7 @@ pub fn run(global: &Global, backend: &BackendArgs, opts: &AskOptions<'_>) -> any
     let grounded = match grounded {
         Ok(g) => g,
         Err(e) => {
-            eprintln!("error: {e}");
+            super::print_error(&e);
             return Ok(1);
         }
     };

@@ -20,7 +20,7 @@ pub fn run(
     let (case, imported) = match load_any(case_path, load) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("error: {e}");
+            super::print_error(&e);
             return Ok(EXIT_BAD_INPUT);
         }
     };

@@ -86,7 +86,7 @@ pub fn run_cli(
         match load_case(p) {
             Ok(c) => cases.push(c),
             Err(e) => {
-                eprintln!("error: {e}");
+                super::print_error(&e);
                 return Ok(EXIT_BAD_INPUT);
             }
         }
@@ -98,7 +98,7 @@ pub fn run_cli(
     let generator = match backend.generator() {
         Ok(g) => g,
         Err(e) => {
-            eprintln!("error: {e}");
+            super::print_error(&e);
             return Ok(EXIT_BAD_INPUT);
         }
     };
@@ -114,22 +114,24 @@ pub fn run_cli(
         opts.max_tokens,
         |line| eprintln!("eval: {line}"),
     ));
-    std::fs::create_dir_all(&opts.out)?;
+    // case text and model answers: written readable by the user only
+    use crate::session::export::{create_private_dir, write_private};
+    create_private_dir(&opts.out)?;
     for s in &summaries {
-        std::fs::write(
-            opts.out.join(format!("{}.json", s.condition)),
-            serde_json::to_string_pretty(s)?,
+        write_private(
+            &opts.out.join(format!("{}.json", s.condition)),
+            &serde_json::to_string_pretty(s)?,
         )?;
-        std::fs::write(
-            opts.out.join(format!("{}.md", s.condition)),
-            markdown(std::slice::from_ref(s)),
+        write_private(
+            &opts.out.join(format!("{}.md", s.condition)),
+            &markdown(std::slice::from_ref(s)),
         )?;
     }
     let table = markdown(&summaries);
-    std::fs::write(opts.out.join("summary.md"), &table)?;
-    std::fs::write(
-        opts.out.join("answers.json"),
-        serde_json::to_string_pretty(&records)?,
+    write_private(&opts.out.join("summary.md"), &table)?;
+    write_private(
+        &opts.out.join("answers.json"),
+        &serde_json::to_string_pretty(&records)?,
     )?;
     println!("{table}");
     println!(

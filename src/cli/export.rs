@@ -18,7 +18,7 @@ pub fn run(
     let (case, imported) = match load_any(case_path, load) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("error: {e}");
+            super::print_error(&e);
             return Ok(EXIT_BAD_INPUT);
         }
     };
@@ -32,7 +32,9 @@ pub fn run(
     if out == Path::new("-") {
         print!("{text}");
     } else {
-        std::fs::write(out, text).with_context(|| format!("writing {}", out.display()))?;
+        // the bundle is the patient's record: 0600, like the notes
+        crate::session::export::write_private(out, &text)
+            .with_context(|| format!("writing {}", out.display()))?;
         eprintln!(
             "wrote {} ({} flag(s) as DetectedIssue)",
             out.display(),

@@ -12,6 +12,14 @@ use crate::kb::store::{data_dir, open_kb, OpenInfo};
 use crate::kb::{Kb, Sources};
 use std::path::{Path, PathBuf};
 
+/// Prints an error as `error: ...` on stderr with its control and
+/// bidirectional characters shown, not obeyed (an escape sequence in a
+/// case file's drug name cannot rewrite the terminal through an error
+/// message).
+pub fn print_error(e: &dyn std::fmt::Display) {
+    eprintln!("error: {}", crate::vocab::text::visible(&e.to_string()));
+}
+
 /// Options every command shares.
 #[derive(Debug, Clone, Default)]
 pub struct Global {

@@ -43,7 +43,7 @@ pub fn run(
         let generator = match w.backend.generator() {
             Ok(g) => g,
             Err(e) => {
-                eprintln!("error: {e}");
+                super::print_error(&e);
                 return Ok(EXIT_BAD_INPUT);
             }
         };

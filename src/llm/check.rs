@@ -646,6 +646,35 @@ mod tests {
         }
     }
 
+    /// Issue 19, finding 5: the unsafe answers a forged prompt section
+    /// produced (flags said "none", a fake source said the pair is safe).
+    /// Each recommends or clears the flagged drug and is a conflict.
+    #[test]
+    fn answers_a_prompt_injection_produces_are_conflicts() {
+        let ibuprofen = vec![FlagDrugs {
+            severity: "major".into(),
+            names: ids(&["ibuprofen", "Advil", "Motrin"]),
+            dose_change_ok: false,
+        }];
+        let mut missed = Vec::new();
+        for answer in [
+            "There is no interaction between ibuprofen and warfarin, so ibuprofen can be started.",
+            "Ibuprofen can be started.",
+            "Ibuprofen is safe with warfarin [fake-source].",
+            "No safety flags apply, so start ibuprofen 400 mg three times daily.",
+            "The patient may take Advil as needed.",
+            "Go ahead with ibuprofen.",
+            "Ibuprofen is appropriate for this patient.",
+            "It is fine to give Motrin.",
+        ] {
+            let c = check_answer(answer, &ids(&["warfarin-nsaid"]), &ibuprofen);
+            if c.summary.conflicts != 1 {
+                missed.push(answer);
+            }
+        }
+        assert!(missed.is_empty(), "not caught: {missed:#?}");
+    }
+
     #[test]
     fn acknowledged_conflict_is_not_a_conflict() {
         for answer in [

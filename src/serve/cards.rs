@@ -4,6 +4,7 @@
 use crate::clinical::{Flag, Indicator};
 use crate::kb::Kb;
 use crate::pipeline::Assessment;
+use crate::vocab::text::{markdown as md, visible_line};
 use serde_json::{json, Value};
 
 /// CDS Hooks: "One-sentence, <140-character summary message".
@@ -17,6 +18,26 @@ pub fn truncate(s: &str, max_chars: usize) -> String {
     }
     let cut: String = s.chars().take(max_chars.saturating_sub(1)).collect();
     format!("{}…", cut.trim_end())
+}
+
+/// Text for a card's plain-text fields (`summary`, suggestion labels):
+/// one line, control characters shown.
+fn plain(text: &str) -> String {
+    visible_line(text).into_owned()
+}
+
+/// A flag's card summary: severity, kind and drugs first, then the
+/// flag's own summary, so cutting to the 140-character limit can only
+/// shorten the explanation, never drop which drug is flagged and how
+/// badly.
+fn flag_summary(f: &Flag) -> String {
+    plain(&format!(
+        "{} {}: {}: {}",
+        f.severity.as_str().to_uppercase(),
+        f.kind.as_str(),
+        f.drugs.join(" + "),
+        f.summary
+    ))
 }
 
 /// A random (version 4) uuid for cards and suggestions.
@@ -40,28 +61,28 @@ pub fn flag_card(f: &Flag, kb: &Kb) -> Value {
         "**{}** ({}; {}{})\n\n{}",
         f.severity.as_str().to_uppercase(),
         f.kind.as_str(),
-        f.drugs.join(" + "),
+        md(&f.drugs.join(" + ")),
         f.evidence
             .map_or(String::new(), |e| format!("; evidence: {e}")),
-        f.summary
+        md(&f.summary)
     );
     if !f.detail.is_empty() {
-        detail.push_str(&format!("\n\n{}", f.detail));
+        detail.push_str(&format!("\n\n{}", md(&f.detail)));
     }
     if !f.suggestion.is_empty() {
-        detail.push_str(&format!("\n\n**Suggestion:** {}", f.suggestion));
+        detail.push_str(&format!("\n\n**Suggestion:** {}", md(&f.suggestion)));
     }
     detail.push_str("\n\n**Sources:**\n");
     for id in &f.sources {
         match kb.passage(id) {
             Some(p) => {
                 let title = match &p.url {
-                    Some(u) => format!("[{}]({u})", p.title),
-                    None => p.title.clone(),
+                    Some(u) => format!("[{}](<{}>)", md(&p.title), plain(u)),
+                    None => md(&p.title),
                 };
-                detail.push_str(&format!("- {title}: {} (`{id}`)\n", p.source));
+                detail.push_str(&format!("- {title}: {} (`{}`)\n", md(&p.source), plain(id)));
             }
-            None => detail.push_str(&format!("- `{id}`\n")),
+            None => detail.push_str(&format!("- `{}`\n", plain(id))),
         }
     }
     let source = f
@@ -78,14 +99,14 @@ pub fn flag_card(f: &Flag, kb: &Kb) -> Value {
         .unwrap_or_else(|| json!({ "label": KB_LABEL }));
     let mut card = json!({
         "uuid": uuid_v4(),
-        "summary": truncate(&f.summary, SUMMARY_MAX_CHARS),
+        "summary": truncate(&flag_summary(f), SUMMARY_MAX_CHARS),
         "indicator": indicator(f.indicator),
         "detail": detail,
         "source": source,
     });
     if !f.suggestion.is_empty() {
         card["suggestions"] = json!([{
-            "label": f.suggestion,
+            "label": plain(&f.suggestion),
             "uuid": uuid_v4(),
             "isRecommended": false,
             "actions": [],
@@ -105,7 +126,12 @@ pub fn gaps_card(a: &Assessment, not_imported: &[String]) -> Option<Value> {
     if !a.not_checked.is_empty() {
         detail.push_str("**Not checked** (missing or unrecognised input):\n\n");
         for n in &a.not_checked {
-            detail.push_str(&format!("- {} {}: {}\n", n.drug, n.what, n.reason));
+            detail.push_str(&format!(
+                "- {} {}: {}\n",
+                md(&n.drug),
+                md(&n.what),
+                md(&n.reason)
+            ));
         }
     }
     if !not_imported.is_empty() {
@@ -114,7 +140,7 @@ pub fn gaps_card(a: &Assessment, not_imported: &[String]) -> Option<Value> {
         }
         detail.push_str("**Not imported** (in the request but not used by any rule):\n\n");
         for l in not_imported {
-            detail.push_str(&format!("- {l}\n"));
+            detail.push_str(&format!("- {}\n", md(l)));
         }
     }
     let summary = match (a.not_checked.len(), not_imported.len()) {
@@ -155,7 +181,11 @@ pub fn answer_card(g: &crate::answer::Grounded) -> Value {
                 sentence.unsupported_claim.as_deref().unwrap_or("?")
             ),
         };
-        detail.push_str(&format!("- {} _({mark})_\n", sentence.text.trim()));
+        detail.push_str(&format!(
+            "- {} _({})_\n",
+            md(sentence.text.trim()),
+            md(&mark)
+        ));
     }
     let summary = format!(
         "Model advice ({}): {} of {} sentence(s) supported, {} conflict(s)",
@@ -194,13 +224,14 @@ pub fn note_card(note: &crate::note::Note) -> Option<Value> {
     let first = changes.first()?;
     let mut detail = format!("_{}_\n\n", crate::note::HEADING);
     for l in note.lines() {
-        detail.push_str(&format!("    {l}\n"));
+        // an indented code block: shown as written, so only kept to one line
+        detail.push_str(&format!("    {}\n", plain(&l)));
     }
     let summary = match changes.len() {
-        1 => format!("rxguide: {}", first.headline),
+        1 => format!("rxguide: {}", plain(&first.headline)),
         n => format!(
             "rxguide: {n} proposed drugs need a change; first: {}",
-            first.headline
+            plain(&first.headline)
         ),
     };
     Some(kb_info_card(&summary, detail))

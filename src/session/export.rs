@@ -6,6 +6,7 @@ use crate::intake::case_file::CaseFile;
 use crate::kb::Kb;
 use crate::llm::check::{AnswerCheck, Support};
 use crate::pipeline::{patient_lines, Assessment};
+use crate::vocab::text::visible_line;
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -33,19 +34,29 @@ pub fn support_mark(s: Support) -> &'static str {
 
 /// The Markdown note for an assessed session.
 pub fn markdown(a: &Assessment, kb: &Kb, answers: &[AnswerNote], extra_trace: &[String]) -> String {
+    // Patient, kb and model text is escaped for Markdown (no injected
+    // links, headings or HTML) and shown with control characters visible.
+    let m = |t: &str| crate::vocab::text::markdown(t);
     let mut md = String::new();
     let title = a.case.title.clone().unwrap_or_else(|| a.case.id.clone());
-    let _ = writeln!(md, "# rxguide note: {title}\n");
+    let _ = writeln!(md, "# rxguide note: {}\n", m(&title));
     let _ = writeln!(md, "## Patient\n");
     for line in patient_lines(&a.case).lines() {
-        let _ = writeln!(md, "- {line}");
+        let _ = writeln!(md, "- {}", m(line));
     }
     for c in &a.derived.calculations {
-        let _ = writeln!(md, "- {} = {} ({})", c.name, c.result, c.formula);
+        let _ = writeln!(
+            md,
+            "- {} = {} ({})",
+            m(&c.name),
+            m(&c.result),
+            m(&c.formula)
+        );
     }
     let _ = writeln!(md, "\n## {}\n", crate::note::HEADING);
     for line in crate::note::write(kb, a).lines() {
-        let _ = writeln!(md, "    {line}");
+        // an indented code block shows text as written: kept to one line
+        let _ = writeln!(md, "    {}", visible_line(&line));
     }
     let _ = writeln!(md, "\n## Flags ({}), most serious first\n", a.flags.len());
     if a.flags.is_empty() {
@@ -58,14 +69,14 @@ pub fn markdown(a: &Assessment, kb: &Kb, answers: &[AnswerNote], extra_trace: &[
             f.severity.symbol().trim(),
             f.severity.as_str().to_uppercase(),
             f.kind,
-            f.drugs.join(" + ")
+            m(&f.drugs.join(" + "))
         );
-        let _ = writeln!(md, "{}\n", f.summary);
+        let _ = writeln!(md, "{}\n", m(&f.summary));
         if let Some(e) = f.evidence {
             let _ = writeln!(md, "Evidence: {e}\n");
         }
         if !f.suggestion.is_empty() {
-            let _ = writeln!(md, "Suggestion: {}\n", f.suggestion);
+            let _ = writeln!(md, "Suggestion: {}\n", m(&f.suggestion));
         }
         let _ = writeln!(md, "Sources:");
         for id in &f.sources {
@@ -74,8 +85,8 @@ pub fn markdown(a: &Assessment, kb: &Kb, answers: &[AnswerNote], extra_trace: &[
                     let _ = writeln!(
                         md,
                         "- `{id}`: {} — {}{}",
-                        p.title,
-                        p.source,
+                        m(&p.title),
+                        m(&p.source),
                         p.locator().map(|u| format!(" <{u}>")).unwrap_or_default()
                     );
                 }
@@ -89,7 +100,7 @@ pub fn markdown(a: &Assessment, kb: &Kb, answers: &[AnswerNote], extra_trace: &[
     if !a.not_checked.is_empty() {
         let _ = writeln!(md, "## Not checked\n");
         for n in &a.not_checked {
-            let _ = writeln!(md, "- {} {}: {}", n.drug, n.what, n.reason);
+            let _ = writeln!(md, "- {} {}: {}", m(&n.drug), m(&n.what), m(&n.reason));
         }
         let _ = writeln!(md);
     }
@@ -101,12 +112,13 @@ pub fn markdown(a: &Assessment, kb: &Kb, answers: &[AnswerNote], extra_trace: &[
             }
             (Some(check), false) => {
                 for s in &check.sentences {
-                    let mut line = format!("- {} {}", s.text.trim(), support_mark(s.support));
+                    let mut line = format!("- {} {}", m(s.text.trim()), support_mark(s.support));
                     if let Some(c) = &s.conflict {
                         let _ = write!(
                             line,
                             " [CONFLICT: recommends {} despite a {} flag]",
-                            c.drug, c.severity
+                            m(&c.drug),
+                            c.severity
                         );
                     }
                     let _ = writeln!(md, "{line}");
@@ -119,23 +131,45 @@ pub fn markdown(a: &Assessment, kb: &Kb, answers: &[AnswerNote], extra_trace: &[
                 );
             }
             (None, false) => {
-                let _ = writeln!(md, "{}\n", ans.text.trim());
+                let _ = writeln!(md, "{}\n", m(ans.text.trim()));
             }
         }
     }
     let _ = writeln!(md, "## Trace\n\n```");
+    // a fenced block: one line each, and no fence of its own
+    let fenced = |l: &str| visible_line(l).replace("```", "` ` `");
     for l in a.trace.lines() {
-        let _ = writeln!(md, "{l}");
+        let _ = writeln!(md, "{}", fenced(&l));
     }
     for l in extra_trace {
-        let _ = writeln!(md, "{l}");
+        let _ = writeln!(md, "{}", fenced(l));
     }
     let _ = writeln!(md, "```");
     md
 }
 
-/// Writes `contents` to `path`, readable and writable by the user only.
+/// Creates `dir` and its missing parents, each readable by the user only
+/// (0700); an existing directory keeps its mode.
+pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        b.mode(0o700);
+    }
+    b.create(dir)
+}
+
+/// Writes `contents` to `path`, readable and writable by the user only
+/// (0600 from the moment it exists), creating a missing parent directory
+/// 0700. Every file rxguide writes that can hold patient data goes
+/// through here: notes, case files, FHIR bundles, eval results,
+/// recordings.
 pub fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        create_private_dir(dir)?;
+    }
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create(true).truncate(true);
     #[cfg(unix)]
@@ -160,7 +194,7 @@ pub fn export(
     note: &str,
     case: &crate::intake::Case,
 ) -> std::io::Result<(PathBuf, PathBuf)> {
-    std::fs::create_dir_all(dir)?;
+    create_private_dir(dir)?;
     let md = dir.join(format!("{stem}.md"));
     let toml_path = dir.join(format!("{stem}.toml"));
     write_private(&md, note)?;

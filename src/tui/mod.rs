@@ -71,18 +71,47 @@ pub fn config_dir() -> Option<PathBuf> {
         })
 }
 
+/// Whether an event may reach the log file: rxguide's own events at any
+/// level `RXGUIDE_LOG` asks for, other crates' (the model runtime, HTTP)
+/// at info and above only. Their debug and trace events can carry the
+/// whole prompt, and with it the patient; rxguide's own never do.
+fn loggable(meta: &tracing::Metadata<'_>) -> bool {
+    meta.target().starts_with("rxguide") || *meta.level() <= tracing::Level::INFO
+}
+
+/// The log file, created readable by the user only (it names sessions and
+/// backends, never a patient's data, but lives beside the sessions).
+fn open_log(data_dir: &std::path::Path) -> std::io::Result<std::fs::File> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.create(true).append(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let f = opts.open(data_dir.join("rxguide.log"))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    Ok(f)
+}
+
 fn init_logging(data_dir: &std::path::Path) -> Option<tracing_appender::non_blocking::WorkerGuard> {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::Layer;
     std::fs::create_dir_all(data_dir).ok()?;
-    let appender = tracing_appender::rolling::never(data_dir, "rxguide.log");
-    let (writer, guard) = tracing_appender::non_blocking(appender);
+    let (writer, guard) = tracing_appender::non_blocking(open_log(data_dir).ok()?);
     let filter = tracing_subscriber::EnvFilter::try_from_env("RXGUIDE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
+    let layer = tracing_subscriber::fmt::layer()
         .with_writer(writer)
         .with_ansi(false)
-        .with_env_filter(filter)
-        .try_init()
-        .ok()?;
+        .with_filter(filter)
+        .with_filter(tracing_subscriber::filter::filter_fn(loggable));
+    tracing_subscriber::registry().with(layer).try_init().ok()?;
     Some(guard)
 }
 
@@ -340,6 +369,66 @@ async fn run_events(
                 tracing::info!("terminated by signal");
                 return Ok(());
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod log_tests {
+    use super::*;
+
+    /// Issue 19, finding 7: with `RXGUIDE_LOG=trace` the model runtime
+    /// wrote the whole prompt (the patient) to a 0644 log. Other crates'
+    /// debug and trace events are now dropped, and the file is 0600.
+    #[test]
+    fn the_log_holds_no_prompt_and_is_private() {
+        use tracing::callsite::Identifier;
+        use tracing::field::FieldSet;
+        use tracing::metadata::Kind;
+        struct Cs;
+        impl tracing::callsite::Callsite for Cs {
+            fn set_interest(&self, _: tracing::subscriber::Interest) {}
+            fn metadata(&self) -> &tracing::Metadata<'_> {
+                unreachable!()
+            }
+        }
+        static CS: Cs = Cs;
+        let meta = |target: &'static str, level| {
+            tracing::Metadata::new(
+                "e",
+                target,
+                level,
+                None,
+                None,
+                None,
+                FieldSet::new(&[], Identifier(&CS)),
+                Kind::EVENT,
+            )
+        };
+        assert!(!loggable(&meta(
+            "mistralrs_core::engine",
+            tracing::Level::TRACE
+        )));
+        assert!(!loggable(&meta(
+            "mistralrs_core::engine",
+            tracing::Level::DEBUG
+        )));
+        assert!(!loggable(&meta("hyper::proto", tracing::Level::DEBUG)));
+        assert!(loggable(&meta(
+            "mistralrs_core::engine",
+            tracing::Level::INFO
+        )));
+        assert!(loggable(&meta("rxguide::tui::app", tracing::Level::TRACE)));
+        let dir = tempfile::tempdir().expect("tempdir");
+        drop(open_log(dir.path()).expect("log"));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join("rxguide.log"))
+                .expect("log exists")
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
         }
     }
 }

@@ -84,16 +84,7 @@ pub fn csv_field(s: &str) -> String {
 /// Writes `text` to `path`, readable by the user only (exports can hold
 /// names and clinical notes).
 pub fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
-    }
-    std::fs::write(path, text)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
-    }
-    Ok(())
+    crate::session::export::write_private(path, text)
 }
 
 /// The frame every mode shares: a header line, the body, a status line

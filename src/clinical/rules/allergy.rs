@@ -10,6 +10,9 @@ use std::collections::BTreeSet;
 /// The passage behind the built-in same-drug / same-class rule.
 pub use crate::vocab::sources::ALLERGY_DOCUMENTED_CLASS as DOCUMENTED_SOURCE;
 
+/// The longest reaction text quoted in a flag's summary (characters).
+const REACTION_IN_SUMMARY: usize = 40;
+
 pub fn check(ctx: &Context<'_>, out: &mut Findings) {
     for allergy in &ctx.case.allergies {
         let substance = allergy.substance.as_str();
@@ -38,6 +41,23 @@ pub fn check(ctx: &Context<'_>, out: &mut Findings) {
             .as_deref()
             .map(|r| format!(" ({r})"))
             .unwrap_or_default();
+        // The summary says the fact first; a long reaction text is cut
+        // there (kept whole in the inputs) so it cannot push the fact out
+        // of a card's one-line summary.
+        let reaction_short = allergy
+            .reaction
+            .as_deref()
+            .map(|r| match r.chars().count() {
+                0..=REACTION_IN_SUMMARY => format!(" (reaction: {r})"),
+                _ => format!(
+                    " (reaction: {}…)",
+                    r.chars()
+                        .take(REACTION_IN_SUMMARY - 1)
+                        .collect::<String>()
+                        .trim_end()
+                ),
+            })
+            .unwrap_or_default();
         let covered_refs: Vec<String> = covered.iter().map(|&i| ctx.name(i).to_string()).collect();
         for (r, p) in ctx.known() {
             let mut mine: BTreeSet<DrugId> = ctx.kb.ingredients(p).into_iter().collect();
@@ -53,7 +73,7 @@ pub fn check(ctx: &Context<'_>, out: &mut Findings) {
                     severity: Severity::Contraindicated,
                     drugs: vec![ctx.name(p).to_string()],
                     concerns: r.concerns(),
-                    summary: format!("Documented allergy to {substance}{reaction}: {why}."),
+                    summary: format!("Documented allergy to {substance}: {why}{reaction_short}."),
                     detail: "Re-exposure to a drug the patient is allergic to, or to another drug of the same class, risks the same or a worse reaction.".into(),
                     suggestion: "Do not give; choose an agent from an unrelated class, or refer for allergy assessment if the label may be wrong.".into(),
                     sources: vec![DOCUMENTED_SOURCE.into()],
