@@ -15,6 +15,8 @@ pub fn normalise(name: &str) -> String {
         .collect();
     let lowered: String = text::fold(&bare)
         .chars()
+        // folding can make one ("﹡" is "*")
+        .filter(|&c| c != '*')
         .map(|c| match c {
             '-' | '_' | '/' | '+' | ',' | '(' | ')' | '"' | '\'' | '`' | '“' | '”' | '‘' | '’'
             | '«' | '»' => ' ',
@@ -27,8 +29,7 @@ pub fn normalise(name: &str) -> String {
         .split_whitespace()
         .collect::<Vec<_>>()
         .join(" ")
-        .trim_end_matches('.')
-        .trim_end()
+        .trim_end_matches(['.', ' '])
         .to_string()
 }
 
