@@ -308,6 +308,14 @@ enum KbCommand {
     },
     /// Lint the kb sources (unknown references, orphans, duplicates, ...).
     Check,
+    /// Brand names added by imports (with the drug each names); `--remove`
+    /// takes one out.
+    Aliases {
+        #[arg(long, value_name = "NAME")]
+        remove: Vec<String>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Import passages from an external source (retrieval only; never flags).
     Import {
         #[command(subcommand)]
@@ -442,6 +450,7 @@ fn main() -> ExitCode {
             KbCommand::Stats { json } => cli::kb::stats(&global, json),
             KbCommand::Search { query, k, json } => cli::kb::search(&global, &query, k, json),
             KbCommand::Check => cli::kb::check(&global),
+            KbCommand::Aliases { remove, json } => cli::kb::aliases(&global, &remove, json),
             KbCommand::Import {
                 source: ImportSource::Openfda { file, json },
             } => cli::kb::import_openfda(&global, &file, json),

@@ -136,7 +136,8 @@ fn imports_zip_archives() {
 fn malformed_input_is_a_clear_error() {
     let data = tempfile::tempdir().expect("tempdir");
     let bad = data.path().join("bad.json");
-    std::fs::write(&bad, "{\"results\": [ {\"set_id\": 5} ]}").expect("write");
+    // not JSON at all (cut off): the file is refused, naming file and line
+    std::fs::write(&bad, "{\"results\": [ {\"set_id\": \"A\"").expect("write");
     let out = rxguide(data.path())
         .args(["kb", "import", "openfda"])
         .arg(&bad)
@@ -145,4 +146,121 @@ fn malformed_input_is_a_clear_error() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("bad.json") && err.contains("line 1"), "{err}");
+}
+
+/// Issue 19, finding 6: a label listing "NSAIDs", "Sulfa" and "Alteplase"
+/// as brands removed two contraindicated allergy flags and made alteplase
+/// resolve to acetaminophen; a brand on two generics was settled silently;
+/// one bad label aborted the file and a BOM was refused. Now every such
+/// brand is reported and not added, a bad label is skipped and reported,
+/// the aliases that are added are listed and removable.
+#[test]
+fn imported_brand_names_cannot_rewrite_the_vocabulary() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let label = |set_id: &str, generic: &str, brands: &[&str]| {
+        serde_json::json!({
+            "set_id": set_id,
+            "effective_time": "20240101",
+            "openfda": { "generic_name": [generic], "brand_name": brands },
+            "warnings": [format!("{generic} label text.")],
+        })
+    };
+    let doc = serde_json::json!({ "results": [
+        label("s1", "ACETAMINOPHEN", &["Tylofenix", "NSAIDs", "Sulfa", "Alteplase", "NKDA", "Paracetamolix"]),
+        label("s2", "ALTEPLASE", &["Activase"]),
+        { "set_id": 7, "openfda": "not an object" },
+        label("s3", "IBUPROFEN", &["Paracetamolix"]),
+    ]});
+    let path = data.path().join("labels.json");
+    std::fs::write(&path, format!("\u{feff}{doc}")).expect("write");
+    let summary = json(
+        &rxguide(data.path())
+            .args(["kb", "import", "openfda", "--json"])
+            .arg(&path)
+            .output()
+            .expect("runs"),
+    );
+    assert_eq!(summary["labels"], 4, "{summary:#}");
+    assert_eq!(
+        summary["skipped_labels"].as_array().map(Vec::len),
+        Some(1),
+        "{summary:#}"
+    );
+    assert_eq!(summary["brand_aliases"], 1, "only Tylofenix: {summary:#}");
+    let rejected: Vec<String> = summary["rejected_aliases"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(|v| v.as_str().map(str::to_string))
+        .collect();
+    for (brand, why) in [
+        ("NSAIDs", "class"),
+        ("Sulfa", "class"),
+        ("Alteplase", "generic name of another label"),
+        ("NKDA", "no known allergy"),
+        ("Paracetamolix", "2 generics"),
+    ] {
+        assert!(
+            rejected
+                .iter()
+                .any(|r| r.contains(brand) && r.contains(why)),
+            "{brand}: {rejected:#?}"
+        );
+    }
+    // the allergy to NSAIDs still flags ibuprofen
+    let case = data.path().join("c.toml");
+    std::fs::write(
+        &case,
+        "[patient]\nage = 40\nsex = \"male\"\n[[allergies]]\nsubstance = \"NSAIDs\"\n[[proposed]]\ndrug = \"ibuprofen\"\n",
+    )
+    .expect("write");
+    let v = json(
+        &rxguide(data.path())
+            .args(["check", "--json"])
+            .arg(&case)
+            .output()
+            .expect("runs"),
+    );
+    assert!(
+        v["flags"]
+            .as_array()
+            .is_some_and(|f| f.iter().any(|f| f["kind"] == "allergy")),
+        "{v:#}"
+    );
+    // listed, counted, removable
+    let list = json(
+        &rxguide(data.path())
+            .args(["kb", "aliases", "--json"])
+            .output()
+            .expect("runs"),
+    );
+    assert_eq!(list[0]["name"], "tylofenix", "{list:#}");
+    assert_eq!(list[0]["drug"], "acetaminophen", "{list:#}");
+    let stats = json(
+        &rxguide(data.path())
+            .args(["kb", "stats", "--json"])
+            .output()
+            .expect("runs"),
+    );
+    assert_eq!(stats["imported_aliases"], 1);
+    let list = json(
+        &rxguide(data.path())
+            .args(["kb", "aliases", "--remove", "Tylofenix", "--json"])
+            .output()
+            .expect("runs"),
+    );
+    assert_eq!(list.as_array().map(Vec::len), Some(0), "{list:#}");
+    std::fs::write(
+        &case,
+        "[patient]\nage = 40\nsex = \"male\"\n[[proposed]]\ndrug = \"Tylofenix\"\n",
+    )
+    .expect("write");
+    let v = json(
+        &rxguide(data.path())
+            .args(["check", "--json"])
+            .arg(&case)
+            .output()
+            .expect("runs"),
+    );
+    assert_eq!(v["flags"][0]["kind"], "unknown-drug", "{v:#}");
 }

@@ -26,7 +26,8 @@ pub fn stats(global: &Global, json: bool) -> anyhow::Result<i32> {
     let store = KbStore::open(&global.data_dir())?;
     let (kb, info) = store.ensure(&global.sources()?)?;
     let imported = store.imported_count();
-    let stats = kb.stats(imported);
+    let mut stats = kb.stats(imported);
+    stats.imported_aliases = store.aliases()?.len();
     if json {
         println!("{}", serde_json::to_string_pretty(&stats)?);
     } else {
@@ -45,8 +46,52 @@ pub fn stats(global: &Global, json: bool) -> anyhow::Result<i32> {
         }
         println!("  passages     {}", stats.passages);
         println!("  imported     {}", stats.imported_passages);
+        println!(
+            "  imported brand names {} (rxguide kb aliases)",
+            stats.imported_aliases
+        );
     }
     Ok(0)
+}
+
+/// `rxguide kb aliases [--remove NAME]... [--json]`: the brand names
+/// imports added, and taking one out (it stops resolving at once).
+pub fn aliases(global: &Global, remove: &[String], json: bool) -> anyhow::Result<i32> {
+    let store = KbStore::open(&global.data_dir())?;
+    let mut missing = 0;
+    for name in remove {
+        if store.remove_alias(name)? {
+            eprintln!(
+                "removed imported brand name \"{}\"",
+                crate::vocab::text::visible_line(name)
+            );
+        } else {
+            eprintln!(
+                "error: \"{}\" is not an imported brand name (see `rxguide kb aliases`)",
+                crate::vocab::text::visible_line(name)
+            );
+            missing += 1;
+        }
+    }
+    let list = store.aliases()?;
+    if json {
+        let rows: Vec<_> = list
+            .iter()
+            .map(|(name, generic)| serde_json::json!({ "name": name, "drug": generic }))
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+    } else if list.is_empty() {
+        println!("no imported brand names");
+    } else {
+        for (name, generic) in &list {
+            println!("{name} -> {generic}");
+        }
+    }
+    Ok(if missing > 0 {
+        super::EXIT_BAD_INPUT
+    } else {
+        0
+    })
 }
 
 pub fn search(global: &Global, query: &str, k: usize, json: bool) -> anyhow::Result<i32> {
@@ -118,6 +163,25 @@ pub fn import_openfda(global: &Global, file: &std::path::Path, json: bool) -> an
             start.elapsed().as_secs_f64(),
             summary.brand_aliases,
             summary.unknown_generics
+        );
+        let show = |what: &str, list: &[String]| {
+            if !list.is_empty() {
+                println!("{} {what}:", list.len());
+                for l in list.iter().take(20) {
+                    println!("  {}", crate::vocab::text::visible_line(l));
+                }
+                if list.len() > 20 {
+                    println!("  … and {} more (--json lists all)", list.len() - 20);
+                }
+            }
+        };
+        show(
+            "brand names not added (they would change what a name means)",
+            &summary.rejected_aliases,
+        );
+        show(
+            "labels skipped (unreadable; the rest was imported)",
+            &summary.skipped_labels,
         );
         if summary.labels_without_set_id > 0 {
             println!(

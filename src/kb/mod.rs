@@ -109,6 +109,8 @@ pub struct Stats {
     pub rules: BTreeMap<String, usize>,
     pub passages: usize,
     pub imported_passages: usize,
+    /// Brand names added by imports (`rxguide kb aliases` lists them).
+    pub imported_aliases: usize,
 }
 
 impl Kb {
@@ -499,13 +501,15 @@ impl Kb {
     }
 
     /// Adds an alias (an imported brand name) for a known generic drug.
-    /// Never overrides a name the sources already give to a drug.
+    /// Never overrides a name the sources already give to a drug, and
+    /// never takes a class's name ("NSAIDs", "sulfa"), so an alias stored
+    /// by an older import cannot turn a class allergy into a drug.
     pub fn add_alias(&mut self, name: &str, generic: &str) -> bool {
         let key = names::normalise(name);
         let Some(id) = self.records.drugs.iter().position(|d| d.name == generic) else {
             return false;
         };
-        if key.is_empty() || self.names.contains_key(&key) {
+        if key.is_empty() || self.names.contains_key(&key) || self.lookup_class(name).is_some() {
             return false;
         }
         self.names.insert(key, id);
@@ -620,6 +624,7 @@ impl Kb {
             rules,
             passages: r.passages.len(),
             imported_passages,
+            imported_aliases: 0,
         }
     }
 }

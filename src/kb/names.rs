@@ -201,12 +201,17 @@ pub fn candidates(typed: &str) -> Vec<String> {
     out
 }
 
+/// The longest text the fuzzy suggestions look at (characters).
+pub const FUZZY_MAX_CHARS: usize = 80;
+
 /// Up to `n` distinct drugs whose names are closest to `typed`: fuzzy
 /// subsequence matches first (typing a prefix or dropping letters), then
 /// edit distance (transposed or wrong letters).
 pub fn closest(typed: &str, names: &[(String, usize)], n: usize) -> Vec<usize> {
     let query = normalise(typed);
-    if query.is_empty() {
+    // edit distance is quadratic in the length: a "name" past this is not
+    // one, and gets no suggestion rather than seconds of work
+    if query.is_empty() || query.chars().count() > FUZZY_MAX_CHARS {
         return Vec::new();
     }
     let matcher = SkimMatcherV2::default();

@@ -171,6 +171,30 @@ pub struct ImportSummary {
     /// Generic names on labels that the vocabulary does not know (their
     /// text is searchable, but no rule checks them).
     pub unknown_generics: usize,
+    /// Brand names not added, each with why: it names a class, another
+    /// drug, an allergy word, another label's generic, or two generics.
+    /// An alias can change what a name means to every rule, so a collision
+    /// is reported, never settled.
+    pub rejected_aliases: Vec<String>,
+    /// Labels that could not be read, each with why; the rest of the file
+    /// is imported.
+    pub skipped_labels: Vec<String>,
+}
+
+/// Why an imported brand name must not become an alias of `generic`, if
+/// it must not: it already means something to the knowledge base.
+fn alias_collision(kb: &Kb, brand: &str, generic: &str) -> Option<String> {
+    if kb.lookup_class(brand).is_some() {
+        return Some("a drug class in the knowledge base".into());
+    }
+    if crate::vocab::allergy::no_known_allergy(brand) {
+        return Some("a \"no known allergy\" entry".into());
+    }
+    let r = kb.resolve(brand);
+    match kb.generic_of(&r) {
+        Some(g) if g != generic => Some(format!("already names {g}")),
+        _ => None,
+    }
 }
 
 /// Turns one label into passages and (brand, generic) aliases for drugs
@@ -241,7 +265,7 @@ pub fn label_passages(label: &Label, kb: &Kb) -> (Vec<Passage>, Vec<(String, Str
             .openfda
             .brand_name
             .iter()
-            .filter(|b| !names::normalise(b).is_empty() && kb.lookup(b).is_none())
+            .filter(|b| !names::normalise(b).is_empty())
             .map(|b| (b.clone(), generic.clone()))
             .collect(),
         // A combination label's brand names cannot be given to one generic.
@@ -250,8 +274,73 @@ pub fn label_passages(label: &Label, kb: &Kb) -> (Vec<Passage>, Vec<(String, Str
     (passages, aliases, unknown)
 }
 
-/// Streams every label of an openFDA JSON document to `each`.
-pub fn for_each_label<R: Read>(reader: R, mut each: impl FnMut(Label)) -> Result<(), String> {
+/// The aliases an import may add, and the ones it must not (with why):
+/// each candidate is checked against the kb ([`alias_collision`]), the
+/// generic names of every label of the import (a "brand" that is another
+/// product's generic, such as "Alteplase" on an acetaminophen label), and
+/// the other candidates (one brand on two generics: neither is added).
+pub fn vet_aliases(
+    kb: &Kb,
+    candidates: &[(String, String)],
+    label_generics: &std::collections::BTreeSet<String>,
+) -> (Vec<(String, String)>, Vec<String>) {
+    let mut by_key: std::collections::BTreeMap<String, Vec<&(String, String)>> =
+        std::collections::BTreeMap::new();
+    for c in candidates {
+        by_key.entry(names::normalise(&c.0)).or_default().push(c);
+    }
+    let mut keep = Vec::new();
+    let mut rejected = Vec::new();
+    for (key, group) in by_key {
+        let (brand, generic) = group[0];
+        // already a name of this very drug: nothing to add, nothing wrong
+        if group
+            .iter()
+            .all(|c| kb.lookup(&c.0).is_some_and(|id| kb.drug(id).name == c.1))
+        {
+            continue;
+        }
+        let mut generics: Vec<&str> = group.iter().map(|c| c.1.as_str()).collect();
+        generics.sort_unstable();
+        generics.dedup();
+        let why = if generics.len() > 1 {
+            Some(format!(
+                "given to {} generics: {}",
+                generics.len(),
+                generics.join(", ")
+            ))
+        } else if label_generics.contains(&key) && key != names::normalise(generic) {
+            Some("the generic name of another label in the import".into())
+        } else {
+            alias_collision(kb, brand, generic)
+        };
+        match why {
+            Some(why) => rejected.push(format!(
+                "\"{brand}\" (brand of {}): {why}",
+                generics.join(", ")
+            )),
+            None => keep.push((brand.clone(), generic.clone())),
+        }
+    }
+    (keep, rejected)
+}
+
+/// Streams every label of an openFDA JSON document to `each`: the label,
+/// or why it could not be read (one bad label does not stop the file). A
+/// leading byte-order mark is skipped. Memory is bounded by the largest
+/// label.
+pub fn for_each_label<R: Read>(
+    reader: R,
+    mut each: impl FnMut(Result<Label, String>),
+) -> Result<(), String> {
+    let mut reader = std::io::BufReader::new(reader);
+    {
+        use std::io::BufRead;
+        let head = reader.fill_buf().map_err(|e| e.to_string())?;
+        if head.starts_with(b"\xEF\xBB\xBF") {
+            reader.consume(3);
+        }
+    }
     let mut de = serde_json::Deserializer::from_reader(reader);
     Root { each: &mut each }
         .deserialize(&mut de)
@@ -263,14 +352,14 @@ struct Root<'a, F> {
     each: &'a mut F,
 }
 
-impl<'de, F: FnMut(Label)> DeserializeSeed<'de> for Root<'_, F> {
+impl<'de, F: FnMut(Result<Label, String>)> DeserializeSeed<'de> for Root<'_, F> {
     type Value = ();
     fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
         d.deserialize_any(self)
     }
 }
 
-impl<'de, F: FnMut(Label)> Visitor<'de> for Root<'_, F> {
+impl<'de, F: FnMut(Result<Label, String>)> Visitor<'de> for Root<'_, F> {
     type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -307,14 +396,14 @@ struct Labels<'a, F> {
     each: &'a mut F,
 }
 
-impl<'de, F: FnMut(Label)> DeserializeSeed<'de> for Labels<'_, F> {
+impl<'de, F: FnMut(Result<Label, String>)> DeserializeSeed<'de> for Labels<'_, F> {
     type Value = ();
     fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
         d.deserialize_seq(self)
     }
 }
 
-impl<'de, F: FnMut(Label)> Visitor<'de> for Labels<'_, F> {
+impl<'de, F: FnMut(Result<Label, String>)> Visitor<'de> for Labels<'_, F> {
     type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -322,8 +411,18 @@ impl<'de, F: FnMut(Label)> Visitor<'de> for Labels<'_, F> {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while let Some(label) = seq.next_element::<Label>()? {
+        let mut i = 0usize;
+        while let Some(value) = seq.next_element::<serde_json::Value>()? {
+            let label = Label::deserialize(&value).map_err(|e| {
+                let id = value
+                    .get("set_id")
+                    .or_else(|| value.get("id"))
+                    .and_then(|v| v.as_str())
+                    .map_or(String::new(), |s| format!(" (set id {s})"));
+                format!("label {}{id}: {e}", i + 1)
+            });
             (self.each)(label);
+            i += 1;
         }
         Ok(())
     }
@@ -377,7 +476,8 @@ pub fn import_file(
     let mut batch: Vec<Passage> = Vec::new();
     let mut aliases: Vec<(String, String)> = Vec::new();
     let mut failed: Option<KbError> = None;
-    let mut handle = |label: Label,
+    let mut label_generics: std::collections::BTreeSet<String> = Default::default();
+    let mut handle = |label: Result<Label, String>,
                       summary: &mut ImportSummary,
                       batch: &mut Vec<Passage>,
                       aliases: &mut Vec<(String, String)>| {
@@ -385,6 +485,20 @@ pub fn import_file(
             return;
         }
         summary.labels += 1;
+        let label = match label {
+            Ok(l) => l,
+            Err(why) => {
+                summary.skipped_labels.push(why);
+                return;
+            }
+        };
+        label_generics.extend(
+            label
+                .openfda
+                .generic_name
+                .iter()
+                .map(|g| names::normalise(g)),
+        );
         if label.set_id.is_none() && label.id.is_none() {
             summary.labels_without_set_id += 1;
             return;
@@ -459,8 +573,8 @@ pub fn import_file(
         return Err(e);
     }
     store.add_imported(&batch)?;
-    aliases.sort();
-    aliases.dedup_by(|a, b| names::normalise(&a.0) == names::normalise(&b.0));
+    let (aliases, rejected) = vet_aliases(kb, &aliases, &label_generics);
+    summary.rejected_aliases = rejected;
     summary.brand_aliases = aliases.len();
     store.add_aliases(&aliases)?;
     store.flush()?;
@@ -486,13 +600,25 @@ mod tests {
     fn streams_results_and_bare_arrays() {
         let doc = r#"{"meta": {"x": [1,2]}, "results": [{"set_id": "A", "contraindications": ["c"]}, {"id": "B"}]}"#;
         let mut seen = Vec::new();
-        for_each_label(doc.as_bytes(), |l| seen.push(l.set_id.or(l.id))).expect("parses");
+        for_each_label(doc.as_bytes(), |l| {
+            seen.push(l.ok().and_then(|l| l.set_id.or(l.id)))
+        })
+        .expect("parses");
         assert_eq!(seen, vec![Some("A".into()), Some("B".into())]);
         let mut n = 0;
         for_each_label(r#"[{"set_id": "A"}]"#.as_bytes(), |_| n += 1).expect("parses");
         assert_eq!(n, 1);
         assert!(for_each_label(r#"{"meta": {}}"#.as_bytes(), |_| {}).is_err());
-        assert!(for_each_label(r#"{"results": [1]}"#.as_bytes(), |_| {}).is_err());
+        // a label that is not one is reported, and the rest still read
+        let mut results = Vec::new();
+        for_each_label(
+            "\u{feff}{\"results\": [1, {\"set_id\": 5}, {\"set_id\": \"C\"}]}".as_bytes(),
+            |l| results.push(l.map(|l| l.set_id)),
+        )
+        .expect("a BOM and bad labels do not stop the file");
+        assert_eq!(results.len(), 3);
+        assert!(results[0].is_err() && results[1].is_err(), "{results:?}");
+        assert_eq!(results[2], Ok(Some("C".into())));
     }
 
     proptest! {

@@ -290,7 +290,7 @@ impl Kb {
             None => names::normalise(typed),
         };
         let len = phrase.chars().count();
-        if len < 4 {
+        if !(4..=names::FUZZY_MAX_CHARS).contains(&len) {
             return None;
         }
         let limit = (len / 5).max(1);
@@ -298,6 +298,11 @@ impl Kb {
         let mut tie = false;
         // `names` holds every generic, synonym and brand already normalised.
         for (name, id) in &self.names {
+            // more than `limit` letters longer or shorter: more than `limit`
+            // edits, whatever the letters
+            if name.len().abs_diff(phrase.len()) > limit * 4 {
+                continue;
+            }
             let d = strsim::damerau_levenshtein(&phrase, name);
             if d == 0 || d > limit {
                 continue;

@@ -182,6 +182,31 @@ impl KbStore {
         Ok(kb)
     }
 
+    /// Imported brand names and the generic each was given to, by name.
+    pub fn aliases(&self) -> Result<Vec<(String, String)>, KbError> {
+        let tree = self.db.open_tree(ALIASES).map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        for item in tree.iter() {
+            let (k, v) = item.map_err(|e| self.err(e))?;
+            out.push((
+                String::from_utf8_lossy(&k).into_owned(),
+                String::from_utf8_lossy(&v).into_owned(),
+            ));
+        }
+        Ok(out)
+    }
+
+    /// Removes an imported brand name; whether it was there.
+    pub fn remove_alias(&self, name: &str) -> Result<bool, KbError> {
+        let tree = self.db.open_tree(ALIASES).map_err(|e| self.err(e))?;
+        let gone = tree
+            .remove(super::names::normalise(name).as_bytes())
+            .map_err(|e| self.err(e))?
+            .is_some();
+        tree.flush().map_err(|e| self.err(e))?;
+        Ok(gone)
+    }
+
     /// Records brand names (from an import) for known generic drugs.
     pub fn add_aliases(&self, aliases: &[(String, String)]) -> Result<(), KbError> {
         let tree = self.db.open_tree(ALIASES).map_err(|e| self.err(e))?;

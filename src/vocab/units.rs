@@ -83,6 +83,15 @@ pub mod limits {
     /// µmol/L): less than half the lower reference limit of adolescents
     /// and adults (about 0.5 mg/dL).
     pub const CREATININE_FLOOR_MG_DL: f64 = 0.2;
+    /// The longest drug, allergy substance or condition text accepted
+    /// (characters). The longest RxNorm clinical drug name in the Synthea
+    /// sample is under 120; past this it is not a name, and matching it
+    /// would cost time for nothing.
+    pub const NAME_CHARS: usize = 300;
+    /// The most entries a case's medication, proposed, allergy or
+    /// condition list may hold. Every pair of medicines is checked, so
+    /// cost grows with the square of the list.
+    pub const LIST_ENTRIES: usize = 150;
 }
 
 #[cfg(test)]
