@@ -406,3 +406,68 @@ fn rxguide_serve_answers_curl() {
         std::panic::resume_unwind(e);
     }
 }
+
+/// Issue 19, finding 8: partial headers and idle sockets were held for
+/// 150 s and more, with no cap on connections. A client that stops halfway
+/// through its headers is closed after the header-read timeout; past the
+/// connection cap, a new connection is closed at once while the others are
+/// still served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn half_sent_headers_and_connection_floods_are_cut_off() {
+    use rxguide::serve::{serve_with, ConnLimits};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("binds");
+    let addr = listener.local_addr().expect("addr");
+    let limits = ConnLimits {
+        header_read: Duration::from_secs(1),
+        max_connections: 2,
+        max_lifetime: Duration::from_secs(60),
+    };
+    tokio::spawn(async move {
+        let _ = serve_with(listener, router(kb(), &ServeConfig::default()), limits).await;
+    });
+    // closed by the server: a read gives end of file or a reset
+    async fn closed_within(s: &mut tokio::net::TcpStream, secs: u64) -> bool {
+        let mut buf = [0u8; 256];
+        loop {
+            match tokio::time::timeout(Duration::from_secs(secs), s.read(&mut buf)).await {
+                Ok(Ok(0)) | Ok(Err(_)) => return true,
+                Ok(Ok(_)) => continue, // a response (408) before the close
+                Err(_) => return false,
+            }
+        }
+    }
+    let started = Instant::now();
+    let mut slow = tokio::net::TcpStream::connect(addr)
+        .await
+        .expect("connects");
+    slow.write_all(b"POST /cds-services HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .expect("writes");
+    let mut idle = tokio::net::TcpStream::connect(addr)
+        .await
+        .expect("connects");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // the cap (2) is reached: a third connection is closed at once
+    let mut third = tokio::net::TcpStream::connect(addr)
+        .await
+        .expect("connects");
+    assert!(
+        closed_within(&mut third, 2).await,
+        "third connection kept open past the cap"
+    );
+    // the half-sent headers and the idle socket are cut at about 1 s
+    assert!(closed_within(&mut slow, 5).await, "half-sent headers held");
+    assert!(closed_within(&mut idle, 5).await, "idle socket held");
+    assert!(started.elapsed() < Duration::from_secs(6));
+    // with the slots free again, a real request is served
+    let client = reqwest::Client::new();
+    let r = client
+        .get(format!("http://{addr}/cds-services"))
+        .send()
+        .await
+        .expect("served");
+    assert_eq!(r.status(), 200);
+}

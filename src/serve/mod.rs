@@ -413,13 +413,76 @@ pub fn assess_request(
     Ok((assess(kb, &case), report.not_imported))
 }
 
-/// Serves `router` on `listener` until ctrl-c.
+/// Limits on connections, apart from the per-request ones of
+/// [`ServeConfig`]: a client that sends half a header or holds a socket
+/// open idle ties up nothing for long, and a flood of connections is
+/// refused past a cap instead of growing without bound.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnLimits {
+    /// Time allowed to send a request's headers, and to start the next
+    /// request on a kept-alive connection (then the server closes it).
+    pub header_read: Duration,
+    /// Open connections served at once; more are closed on accept.
+    pub max_connections: usize,
+    /// Longest life of one connection, however busy.
+    pub max_lifetime: Duration,
+}
+
+impl Default for ConnLimits {
+    fn default() -> Self {
+        ConnLimits {
+            header_read: Duration::from_secs(10),
+            max_connections: 64,
+            max_lifetime: Duration::from_secs(300),
+        }
+    }
+}
+
+/// Serves `router` on `listener` until ctrl-c, with the default
+/// [`ConnLimits`].
 pub async fn serve(listener: tokio::net::TcpListener, router: Router) -> std::io::Result<()> {
-    axum::serve(listener, router)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
+    serve_with(listener, router, ConnLimits::default()).await
+}
+
+/// Serves `router` on `listener` until ctrl-c: HTTP/1.1 with a
+/// header-read timeout, a connection cap and a connection lifetime.
+pub async fn serve_with(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    limits: ConnLimits,
+) -> std::io::Result<()> {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
+    let shutdown = tokio::signal::ctrl_c();
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, _) = tokio::select! {
+            _ = &mut shutdown => return Ok(()),
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                // a connection that failed while being accepted (reset,
+                // out of descriptors): the next one may be fine
+                Err(e) => {
+                    tracing::warn!("accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            drop(stream); // over the cap: closed at once
+            continue;
+        };
+        let service = hyper_util::service::TowerToHyperService::new(router.clone());
+        tokio::spawn(async move {
+            let connection = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(limits.header_read)
+                .serve_connection(TokioIo::new(stream), service);
+            let _ = tokio::time::timeout(limits.max_lifetime, connection).await;
+            drop(slot);
+        });
+    }
 }
 
 #[cfg(test)]
