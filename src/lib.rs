@@ -21,6 +21,7 @@ pub mod cli;
 pub mod clinical;
 pub mod eval;
 pub mod fhir;
+pub mod fuzz;
 pub mod intake;
 pub mod kb;
 pub mod llm;

@@ -1,0 +1,4 @@
+//! The fhir invariants of `rxguide::fuzz` under libFuzzer.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| rxguide::fuzz::fhir(data));
