@@ -148,6 +148,24 @@ fn malformed_input_is_a_clear_error() {
     assert!(err.contains("bad.json") && err.contains("line 1"), "{err}");
 }
 
+/// `rxguide <args>` on the data dir, its stdout as JSON.
+fn run(data: &Path, args: &[&str]) -> serde_json::Value {
+    json(&rxguide(data).args(args).output().expect("runs"))
+}
+
+/// `rxguide check --json` on a case file holding `text`.
+fn check(data: &Path, text: &str) -> serde_json::Value {
+    let case = data.join("c.toml");
+    std::fs::write(&case, text).expect("write");
+    json(
+        &rxguide(data)
+            .args(["check", "--json"])
+            .arg(&case)
+            .output()
+            .expect("runs"),
+    )
+}
+
 /// Issue 19, finding 6: a label listing "NSAIDs", "Sulfa" and "Alteplase"
 /// as brands removed two contraindicated allergy flags and made alteplase
 /// resolve to acetaminophen; a brand on two generics was settled silently;
@@ -208,19 +226,7 @@ fn imported_brand_names_cannot_rewrite_the_vocabulary() {
         );
     }
     // the allergy to NSAIDs still flags ibuprofen
-    let case = data.path().join("c.toml");
-    std::fs::write(
-        &case,
-        "[patient]\nage = 40\nsex = \"male\"\n[[allergies]]\nsubstance = \"NSAIDs\"\n[[proposed]]\ndrug = \"ibuprofen\"\n",
-    )
-    .expect("write");
-    let v = json(
-        &rxguide(data.path())
-            .args(["check", "--json"])
-            .arg(&case)
-            .output()
-            .expect("runs"),
-    );
+    let v = check(data.path(), "[patient]\nage = 40\nsex = \"male\"\n[[allergies]]\nsubstance = \"NSAIDs\"\n[[proposed]]\ndrug = \"ibuprofen\"\n");
     assert!(
         v["flags"]
             .as_array()
@@ -228,39 +234,19 @@ fn imported_brand_names_cannot_rewrite_the_vocabulary() {
         "{v:#}"
     );
     // listed, counted, removable
-    let list = json(
-        &rxguide(data.path())
-            .args(["kb", "aliases", "--json"])
-            .output()
-            .expect("runs"),
-    );
+    let list = run(data.path(), &["kb", "aliases", "--json"]);
     assert_eq!(list[0]["name"], "tylofenix", "{list:#}");
     assert_eq!(list[0]["drug"], "acetaminophen", "{list:#}");
-    let stats = json(
-        &rxguide(data.path())
-            .args(["kb", "stats", "--json"])
-            .output()
-            .expect("runs"),
-    );
+    let stats = run(data.path(), &["kb", "stats", "--json"]);
     assert_eq!(stats["imported_aliases"], 1);
-    let list = json(
-        &rxguide(data.path())
-            .args(["kb", "aliases", "--remove", "Tylofenix", "--json"])
-            .output()
-            .expect("runs"),
+    let list = run(
+        data.path(),
+        &["kb", "aliases", "--remove", "Tylofenix", "--json"],
     );
     assert_eq!(list.as_array().map(Vec::len), Some(0), "{list:#}");
-    std::fs::write(
-        &case,
+    let v = check(
+        data.path(),
         "[patient]\nage = 40\nsex = \"male\"\n[[proposed]]\ndrug = \"Tylofenix\"\n",
-    )
-    .expect("write");
-    let v = json(
-        &rxguide(data.path())
-            .args(["check", "--json"])
-            .arg(&case)
-            .output()
-            .expect("runs"),
     );
     assert_eq!(v["flags"][0]["kind"], "unknown-drug", "{v:#}");
 }
