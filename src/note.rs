@@ -265,7 +265,9 @@ fn drug_note(
     let not_checked: Vec<String> = a
         .not_checked
         .iter()
-        .filter(|n| names.contains(&n.drug.as_str()))
+        .filter(|n| {
+            names.contains(&n.drug.as_str()) || n.drug == crate::clinical::flag::WHOLE_RECORD
+        })
         .map(|n| format!("{}: {}", n.what, n.reason))
         .collect();
     let headline = headline(
@@ -465,6 +467,25 @@ mod tests {
     }
 
     const CKD4: &str = "[patient]\nage = 74\nsex = \"female\"\nweight_kg = 58\nheight_cm = 160\n[labs]\ncreatinine_mg_dl = 2.1\n";
+
+    /// Contradicting inputs concern the whole record: every drug's note
+    /// says so, not only the report's "Not checked" list.
+    #[test]
+    fn a_contradiction_in_the_record_is_in_every_drugs_note() {
+        let n = note_for(
+            "[patient]\nage = 60\nsex = \"female\"\n[labs]\ncreatinine_mg_dl = 25\negfr = 200\n[[proposed]]\ndrug = \"amoxicillin\"\n[[proposed]]\ndrug = \"metformin\"\n",
+        );
+        assert_eq!(n.drugs.len(), 2);
+        for d in &n.drugs {
+            assert!(
+                d.not_checked
+                    .iter()
+                    .any(|l| l.starts_with("renal function: reported eGFR 200")),
+                "{:#?}",
+                n.lines()
+            );
+        }
+    }
 
     #[test]
     fn a_contraindication_is_avoid_and_its_alternative_is_rechecked_for_the_patient() {

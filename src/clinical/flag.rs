@@ -49,6 +49,10 @@ pub struct Included {
     pub rules: Vec<String>,
 }
 
+/// The `drug` of a [`NotChecked`] that concerns the patient's record as a
+/// whole (contradicting inputs), not one drug: every drug's note lists it.
+pub const WHOLE_RECORD: &str = "patient";
+
 /// Something the engine could not check, said out loud (extension of the
 /// contract: `not_checked` in `check --json`).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]

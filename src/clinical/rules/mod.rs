@@ -435,7 +435,11 @@ impl Findings {
 pub fn evaluate(ctx: &Context<'_>) -> Findings {
     let mut out = Findings::default();
     for note in &ctx.derived.consistency {
-        out.not_checked("patient", "renal function", note.clone());
+        out.not_checked(
+            crate::clinical::flag::WHOLE_RECORD,
+            "renal function",
+            note.clone(),
+        );
     }
     unknown::check(ctx, &mut out);
     interaction::check(ctx, &mut out);
