@@ -17,20 +17,11 @@
 
 use crate::clinical::{Flag, Kind};
 use crate::intake::case_file::{parse_case_file, CaseFile};
-use crate::kb::{Kb, Sources};
+use crate::kb::Kb;
 use crate::pipeline::{assess, Assessment};
-use std::sync::OnceLock;
 
-/// The bundled knowledge base, linked once per process.
-pub fn kb() -> &'static Kb {
-    static KB: OnceLock<Kb> = OnceLock::new();
-    KB.get_or_init(|| {
-        let s = Sources::bundled();
-        match s.parse().and_then(|r| Kb::link(r, s.hash())) {
-            Ok(kb) => kb,
-            Err(e) => panic!("the bundled kb does not load: {e}"),
-        }
-    })
+fn kb() -> &'static Kb {
+    crate::kb::bundled_linked()
 }
 
 /// Invariants 1-3 on a case file's bytes.

@@ -496,27 +496,26 @@ impl CaseFile {
             return;
         }
         let floor = limits::CREATININE_FLOOR_MG_DL;
-        let message = match spec.field_unit() {
-            Some(u) if self.labs.field(u.key.unwrap_or_default()).is_some() => {
-                let typed = self
-                    .labs
-                    .field(u.key.unwrap_or_default())
-                    .unwrap_or_default();
-                (
-                    u.key.unwrap_or_default(),
-                    format!(
-                        "{} {} ({} mg/dL) is below {} {} at age {}: it looks like a value in mg/dL; \
+        // the value as typed in the other unit's field, when it came so
+        let in_alt = spec.field_unit().and_then(|u| {
+            let key = u.key?;
+            Some((u, key, self.labs.field(key)?))
+        });
+        let message = match in_alt {
+            Some((u, key, typed)) => (
+                key,
+                format!(
+                    "{} {} ({} mg/dL) is below {} {} at age {}: it looks like a value in mg/dL; \
                          give it as `{}` or check the value",
-                        fmt_num(typed),
-                        u.label,
-                        fmt_num(scr),
-                        fmt_num((u.from_canonical)(floor).round()),
-                        u.label,
-                        fmt_num(age),
-                        spec.field
-                    ),
-                )
-            }
+                    fmt_num(typed),
+                    u.label,
+                    fmt_num(scr),
+                    fmt_num((u.from_canonical)(floor).round()),
+                    u.label,
+                    fmt_num(age),
+                    spec.field
+                ),
+            ),
             _ => (
                 spec.key,
                 format!(

@@ -14,15 +14,24 @@ pub mod source;
 pub mod store;
 pub mod suggest;
 
-/// The bundled knowledge base, linked once per test binary: unit tests
-/// that are about what the real records say use it.
-#[cfg(test)]
-pub(crate) fn bundled_for_tests() -> &'static Kb {
+/// The bundled knowledge base, linked once per process, without the data
+/// dir's store: the fuzz targets and unit tests that are about what the
+/// real records say use it. Panics if the bundled sources do not link
+/// (`kb check` and the tests keep them linking).
+pub fn bundled_linked() -> &'static Kb {
     static KB: std::sync::OnceLock<Kb> = std::sync::OnceLock::new();
     KB.get_or_init(|| {
         let s = Sources::bundled();
-        Kb::link(s.parse().expect("bundled kb parses"), s.hash()).expect("bundled kb links")
+        match s.parse().and_then(|r| Kb::link(r, s.hash())) {
+            Ok(kb) => kb,
+            Err(e) => panic!("the bundled kb does not load: {e}"),
+        }
     })
+}
+
+#[cfg(test)]
+pub(crate) fn bundled_for_tests() -> &'static Kb {
+    bundled_linked()
 }
 
 use model::{Class, Drug, Passage, Records};

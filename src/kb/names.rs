@@ -8,12 +8,7 @@ use fuzzy_matcher::FuzzyMatcher;
 /// lower case), then hyphens/underscores/slashes/plus/quotes as spaces,
 /// ® and ™ gone, whitespace collapsed, a final full stop dropped.
 pub fn normalise(name: &str) -> String {
-    // ® and ™ go before folding, which would spell ™ out as "tm"
-    let bare: String = name
-        .chars()
-        .filter(|&c| !matches!(c, '®' | '™' | '*'))
-        .collect();
-    let lowered: String = text::fold(&bare)
+    let lowered: String = fold_name(name)
         .chars()
         // folding can make one ("﹡" is "*")
         .filter(|&c| c != '*')
@@ -31,6 +26,14 @@ pub fn normalise(name: &str) -> String {
         .join(" ")
         .trim_end_matches(['.', ' '])
         .to_string()
+}
+
+/// A drug name [`text::fold`]ed, with ® and ™ removed first (folding
+/// would spell ™ out as "tm"). What [`normalise`] and the EHR-name parser
+/// both start from.
+pub fn fold_name(name: &str) -> String {
+    let bare: String = name.chars().filter(|&c| !matches!(c, '®' | '™')).collect();
+    text::fold(&bare)
 }
 
 /// Words that may trail a drug name without changing the drug.

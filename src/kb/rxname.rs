@@ -219,8 +219,7 @@ const TAGS: &[&str] = &[
 /// stays in an ingredient phrase, for the lookup to accept or reject.
 pub fn parse(name: &str) -> ParsedName {
     let mut out = ParsedName::default();
-    let bare: String = name.chars().filter(|&c| !matches!(c, '®' | '™')).collect();
-    let mut text: String = crate::vocab::text::fold(&bare);
+    let mut text: String = super::names::fold_name(name);
 
     // "[Vicodin]": the brand. "(product)": a semantic tag, dropped; other
     // parentheses ("Tylenol (acetaminophen)") are kept as words.
