@@ -16,7 +16,7 @@
 //! reports.
 
 use crate::clinical::{Flag, Kind};
-use crate::intake::case_file::{parse_case_file, CaseFile};
+use crate::intake::case_file::{parse_case_file, CaseFile, ConditionFile};
 use crate::kb::Kb;
 use crate::pipeline::{assess, Assessment};
 
@@ -116,7 +116,10 @@ fn decorate(file: &CaseFile) -> CaseFile {
         m.drug = decorate_text(&m.drug);
     }
     for c in &mut d.conditions {
-        *c = decorate_text(c);
+        let text = decorate_text(c.text());
+        match c {
+            ConditionFile::Text(t) | ConditionFile::Coded { text: t, .. } => *t = text,
+        }
     }
     for a in &mut d.allergies {
         a.substance = decorate_text(&a.substance);

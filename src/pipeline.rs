@@ -4,6 +4,7 @@
 use crate::clinical::rules::{self, Context};
 use crate::clinical::{Derived, Flag, NotChecked};
 use crate::intake::Case;
+use crate::kb::conditions::ConditionReading;
 use crate::kb::rxname::Route;
 use crate::kb::{Kb, Via};
 use crate::trace::{Stage, Trace};
@@ -76,6 +77,8 @@ pub struct Assessment {
     pub not_checked: Vec<NotChecked>,
     pub passages: Vec<PassageHit>,
     pub drugs: Vec<DrugMatch>,
+    /// The patient's conditions as the vocabulary read them.
+    pub conditions: Vec<ConditionReading>,
     /// The retrieval query, as sent to the index.
     pub query: String,
     pub trace: Trace,
@@ -140,6 +143,10 @@ pub fn assess(kb: &Kb, case: &Case) -> Assessment {
     for d in &drugs {
         trace.push(Stage::Rules, d.describe());
     }
+    for c in &ctx.conditions {
+        trace.push(Stage::Rules, c.describe());
+    }
+    let conditions = ctx.conditions.clone();
     let findings = rules::evaluate(&ctx);
     let (mut flags, not_checked, fired) = findings.into_flags();
     for f in &mut flags {
@@ -219,6 +226,7 @@ pub fn assess(kb: &Kb, case: &Case) -> Assessment {
         not_checked,
         passages,
         drugs,
+        conditions,
         query,
         trace,
     }
@@ -236,7 +244,7 @@ pub fn retrieval_query(case: &Case, drugs: &[DrugMatch], flags: &[Flag]) -> (Str
         }
         words.push(name);
     }
-    words.extend(case.conditions.iter().cloned());
+    words.extend(case.conditions.iter().map(|c| c.text.clone()));
     words.extend(case.proposed.iter().filter_map(|p| p.indication.clone()));
     for f in flags {
         words.push(f.kind.as_str().to_string());

@@ -49,6 +49,7 @@ pub fn to_json(a: &Assessment, note: &Note, trace: bool) -> Value {
         "passages": a.passages.iter().map(|p| json!({"id": p.id, "score": p.score, "title": p.title, "cited": p.cited})).collect::<Vec<_>>(),
         "not_checked": a.not_checked,
         "drugs": a.drugs,
+        "conditions": a.conditions,
         "note": note,
     });
     if a.case.review {

@@ -68,7 +68,10 @@ fn si_units_are_converted_and_metformin_is_contraindicated() {
     assert!((case.labs.bilirubin_mg_dl.expect("bilirubin") - 1.0).abs() < 1e-9); // 17.1 umol/L
     assert_eq!(case.labs.potassium_mmol_l, Some(4.6));
     assert_eq!(
-        case.conditions,
+        case.conditions
+            .iter()
+            .map(|c| c.text.as_str())
+            .collect::<Vec<_>>(),
         vec!["Type 2 diabetes mellitus", "chronic kidney disease"]
     );
     assert_eq!(case.medications.len(), 1);
@@ -555,4 +558,65 @@ fn records_as_written_no_known_allergy_pregnancy_condition_product_name() {
         "{:?}",
         a.not_checked
     );
+}
+
+/// A bundle of one 70-year-old man (80 kg) proposed metformin, plus the
+/// given resources (each referencing the patient).
+fn bundle(patient_extra: serde_json::Value, resources: Vec<serde_json::Value>) -> String {
+    let mut patient = serde_json::json!({
+        "resourceType": "Patient", "id": "p1", "birthDate": "1954-06-01", "gender": "male"
+    });
+    if let (Some(p), Some(extra)) = (patient.as_object_mut(), patient_extra.as_object()) {
+        p.extend(extra.clone());
+    }
+    let mut entries = vec![
+        serde_json::json!({ "resource": patient }),
+        serde_json::json!({ "resource": obs("w", "29463-7", "2025-01-10", 80.0, "kg") }),
+        serde_json::json!({ "resource": {
+            "resourceType": "MedicationRequest", "id": "rx", "status": "draft", "intent": "proposal",
+            "subject": { "reference": "Patient/p1" },
+            "medicationCodeableConcept": { "text": "metformin" } } }),
+    ];
+    entries.extend(
+        resources
+            .into_iter()
+            .map(|r| serde_json::json!({ "resource": r })),
+    );
+    serde_json::json!({ "resourceType": "Bundle", "type": "collection", "entry": entries })
+        .to_string()
+}
+
+fn obs(id: &str, loinc: &str, when: &str, value: f64, unit: &str) -> serde_json::Value {
+    serde_json::json!({
+        "resourceType": "Observation", "id": id, "status": "final",
+        "code": { "coding": [{ "system": "http://loinc.org", "code": loinc }] },
+        "subject": { "reference": "Patient/p1" },
+        "effectiveDateTime": when,
+        "valueQuantity": { "value": value, "unit": unit, "system": "http://unitsofmeasure.org", "code": unit }
+    })
+}
+
+/// Issue 14, parts 2 and 3: a Condition's code is kept and read first.
+#[test]
+fn condition_codes_are_kept_and_read() {
+    let text = bundle(
+        serde_json::json!({}),
+        vec![serde_json::json!({
+            "resourceType": "Condition", "id": "c1",
+            "clinicalStatus": { "coding": [{ "code": "active" }] },
+            "code": { "coding": [{ "system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "N18.4",
+                "display": "Chronic kidney disease, stage 4 (severe)" }] },
+            "subject": { "reference": "Patient/p1" }
+        })],
+    );
+    let (case, _) = import_json(&text, &opts(&[])).expect("imports");
+    assert_eq!(case.conditions.len(), 1);
+    let code = case.conditions[0].code.as_ref().expect("code kept");
+    assert_eq!(code.code, "N18.4");
+    let a = assess(kb(), &case);
+    assert_eq!(a.conditions[0].read_as, ["chronic kidney disease"]);
+    // And it survives export and import.
+    let back = to_bundle(&a, kb(), as_of());
+    let (again, _) = import_json(&back.to_string(), &opts(&[])).expect("round trip");
+    assert_eq!(again.conditions, case.conditions);
 }

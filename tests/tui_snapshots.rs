@@ -72,7 +72,12 @@ fn keys(app: &mut App, list: &[&str]) {
 
 fn type_text(app: &mut App, text: &str) {
     for c in text.chars() {
-        app.handle_key(&Key::parse(&c.to_string()).expect("key"));
+        let name = if c == ' ' {
+            "space".into()
+        } else {
+            c.to_string()
+        };
+        app.handle_key(&Key::parse(&name).expect("key"));
     }
 }
 
@@ -148,6 +153,24 @@ fn intake_drug_picker_shows_generic() {
     snap("intake_picker", &t.app);
     keys(&mut t.app, &["enter"]);
     assert_eq!(t.app.intake.draft.get("proposed[0].drug"), "metformin");
+}
+
+/// Issue 14, part 3: each condition is marked with what the vocabulary
+/// reads it as, or asks.
+#[test]
+fn intake_conditions_are_marked_read_or_asked() {
+    let mut t = test_env(false);
+    keys(&mut t.app, &["n", "pagedown", "pagedown", "pagedown"]);
+    type_text(&mut t.app, "Paroxysmal AF");
+    keys(&mut t.app, &["ctrl-a"]);
+    type_text(&mut t.app, "CKD 4");
+    keys(&mut t.app, &["ctrl-a"]);
+    type_text(&mut t.app, "atrial fibrilation");
+    keys(&mut t.app, &["ctrl-a"]);
+    type_text(&mut t.app, "Qzxv syndrome");
+    t.app.status = String::new();
+    t.app.model_status = "model: ready".into();
+    snap("intake_conditions", &t.app);
 }
 
 #[test]

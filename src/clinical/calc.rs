@@ -380,9 +380,12 @@ fn choose_cg_weight(
     }
 }
 
-fn matches_any(conditions: &[String], terms: &[&str]) -> Option<String> {
+fn matches_any(
+    conditions: &[crate::vocab::condition::Condition],
+    terms: &[&str],
+) -> Option<String> {
     conditions.iter().find_map(|c| {
-        let c = crate::vocab::text::fold(c);
+        let c = crate::vocab::text::fold(&c.text);
         terms
             .iter()
             .any(|t| crate::clinical::rules::contains_term(&c, t))

@@ -273,7 +273,7 @@ pub fn to_bundle(a: &Assessment, kb: &Kb, as_of: NaiveDate) -> Value {
                     "system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": "active" }] },
                 "verificationStatus": { "coding": [{
                     "system": "http://terminology.hl7.org/CodeSystem/condition-ver-status", "code": "confirmed" }] },
-                "code": { "text": c },
+                "code": condition_code(c),
                 "subject": { "reference": patient },
             }),
         );
@@ -426,6 +426,17 @@ fn detected_issue(
         issue["mitigation"] = json!([{ "action": { "text": f.suggestion } }]);
     }
     issue
+}
+
+/// A condition's `code`: its text, and the coding it came with.
+fn condition_code(c: &crate::vocab::condition::Condition) -> Value {
+    match &c.code {
+        Some(code) => json!({
+            "coding": [{ "system": code.system.uri(), "code": code.code }],
+            "text": c.text,
+        }),
+        None => json!({ "text": c.text }),
+    }
 }
 
 #[cfg(test)]

@@ -14,9 +14,10 @@ use super::model::{
     Patient, Quantity, Reference, EXT_ALLERGY_SEVERITY, LOINC, RXNORM, SNOMED,
 };
 use super::FhirError;
-use crate::intake::case_file::{AllergyFile, CaseFile, MedicationFile, PatientFile};
+use crate::intake::case_file::{AllergyFile, CaseFile, ConditionFile, MedicationFile, PatientFile};
 use crate::intake::{fmt_num, units, Case, Frequency};
 use crate::vocab::allergy::{no_known_allergy, NO_KNOWN_ALLERGY_SNOMED};
+use crate::vocab::condition::CodeSystem;
 use crate::vocab::lab::{self, norm_unit, LabKind};
 use chrono::{Datelike, NaiveDate};
 use serde::de::DeserializeOwned;
@@ -812,6 +813,19 @@ impl<'a> Build<'a> {
             return;
         }
         let name = c.code.as_ref().and_then(|cc| cc.label(Some(SNOMED)));
+        // The first code in a system the vocabulary holds (SNOMED CT, then
+        // ICD-10-CM), kept with the text so the rules can read it.
+        let code = c.code.as_ref().and_then(|cc| {
+            [CodeSystem::Snomed, CodeSystem::Icd10Cm]
+                .into_iter()
+                .find_map(|sys| {
+                    cc.coding.iter().find_map(|k| {
+                        let system = k.system.as_deref().and_then(CodeSystem::from_uri)?;
+                        let code = k.code.as_deref().map(str::trim).filter(|c| !c.is_empty())?;
+                        (system == sys).then(|| (system, code.to_string()))
+                    })
+                })
+        });
         let what = name.clone().unwrap_or_else(|| {
             c.code
                 .as_ref()
@@ -827,7 +841,16 @@ impl<'a> Build<'a> {
             return;
         }
         match name {
-            Some(n) if !self.file.conditions.contains(&n) => self.file.conditions.push(n),
+            Some(n) if !self.file.conditions.iter().any(|c| c.text() == n) => {
+                self.file.conditions.push(match code {
+                    Some((system, code)) => ConditionFile::Coded {
+                        text: n,
+                        system: Some(system.short().to_string()),
+                        code: Some(code),
+                    },
+                    None => ConditionFile::Text(n),
+                })
+            }
             Some(_) => {}
             None => self
                 .report

@@ -6,6 +6,7 @@ use super::{
     dose::ACCEPTED_FREQUENCIES, fmt_num, Allergy, AllergySeverity, Case, Dose, Expect, FieldError,
     Frequency, Labs, MedicationOrder, Patient, Sex,
 };
+use crate::vocab::condition::{CodeSystem, Condition, ConditionCode};
 use crate::vocab::lab::{LabKind, LABS};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -20,7 +21,7 @@ pub struct CaseFile {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub conditions: Vec<String>,
+    pub conditions: Vec<ConditionFile>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub patient: Option<PatientFile>,
     #[serde(default, skip_serializing_if = "LabsFile::is_empty")]
@@ -41,6 +42,64 @@ pub struct CaseFile {
     pub review: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expect: Option<Expect>,
+}
+
+/// A condition as written: its text, or a table with its text and the
+/// code an EHR sent (`{ text = "Atrial fibrillation", system = "snomed",
+/// code = "49436004" }`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ConditionFile {
+    Text(String),
+    Coded {
+        text: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        system: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        code: Option<String>,
+    },
+}
+
+impl ConditionFile {
+    pub fn text(&self) -> &str {
+        match self {
+            ConditionFile::Text(t) | ConditionFile::Coded { text: t, .. } => t,
+        }
+    }
+
+    /// The file form of a condition.
+    pub fn of(c: &Condition) -> ConditionFile {
+        match &c.code {
+            None => ConditionFile::Text(c.text.clone()),
+            Some(code) => ConditionFile::Coded {
+                text: c.text.clone(),
+                system: Some(code.system.short().to_string()),
+                code: Some(code.code.clone()),
+            },
+        }
+    }
+
+    /// The condition, or what is wrong with its code.
+    fn condition(&self) -> Result<Condition, String> {
+        let (text, system, code) = match self {
+            ConditionFile::Text(t) => return Ok(Condition::text(t.trim())),
+            ConditionFile::Coded { text, system, code } => (text, system, code),
+        };
+        let code = match (system, code.as_deref().map(str::trim)) {
+            (_, None | Some("")) => None,
+            (None, Some(_)) => {
+                return Err("a code needs its `system`; accepted: snomed, icd-10-cm".into())
+            }
+            (Some(sys), Some(c)) => Some(ConditionCode {
+                system: sys.parse::<CodeSystem>()?,
+                code: c.to_string(),
+            }),
+        };
+        Ok(Condition {
+            text: text.trim().to_string(),
+            code,
+        })
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -339,6 +398,14 @@ impl CaseFile {
                 "a review (`review = true`) needs at least one [[medications]] entry to review",
             ));
         }
+        let mut conditions = Vec::new();
+        for (i, c) in self.conditions.iter().enumerate() {
+            match c.condition() {
+                Ok(c) if c.text.is_empty() => {}
+                Ok(c) => conditions.push(c),
+                Err(why) => errors.push(err(format!("conditions[{i}]"), why)),
+            }
+        }
         let id = match self.id.as_deref().map(str::trim) {
             Some("") => {
                 errors.push(err("id", "must not be empty when given"));
@@ -351,12 +418,7 @@ impl CaseFile {
             Some(patient) if errors.is_empty() => Ok(Case {
                 id,
                 title: self.title.clone().filter(|t| !t.trim().is_empty()),
-                conditions: self
-                    .conditions
-                    .iter()
-                    .map(|c| c.trim().to_string())
-                    .filter(|c| !c.is_empty())
-                    .collect(),
+                conditions,
                 patient,
                 labs,
                 allergies,
@@ -553,24 +615,24 @@ impl CaseFile {
             .medications
             .iter()
             .enumerate()
-            .map(|(i, m)| (format!("medications[{i}].drug"), &m.drug))
+            .map(|(i, m)| (format!("medications[{i}].drug"), m.drug.as_str()))
             .chain(
                 self.proposed
                     .iter()
                     .enumerate()
-                    .map(|(i, m)| (format!("proposed[{i}].drug"), &m.drug)),
+                    .map(|(i, m)| (format!("proposed[{i}].drug"), m.drug.as_str())),
             )
             .chain(
                 self.allergies
                     .iter()
                     .enumerate()
-                    .map(|(i, a)| (format!("allergies[{i}].substance"), &a.substance)),
+                    .map(|(i, a)| (format!("allergies[{i}].substance"), a.substance.as_str())),
             )
             .chain(
                 self.conditions
                     .iter()
                     .enumerate()
-                    .map(|(i, c)| (format!("conditions[{i}]"), c)),
+                    .map(|(i, c)| (format!("conditions[{i}]"), c.text())),
             );
         for (field, text) in texts {
             let n = text.chars().count();
@@ -660,7 +722,7 @@ impl CaseFile {
         CaseFile {
             id: Some(case.id.clone()),
             title: case.title.clone(),
-            conditions: case.conditions.clone(),
+            conditions: case.conditions.iter().map(ConditionFile::of).collect(),
             patient: Some(PatientFile {
                 age: Some(p.age),
                 sex: Some(p.sex.as_str().to_string()),
@@ -944,12 +1006,31 @@ mod tests {
     #[test]
     fn round_trip_through_toml() {
         let text = format!(
-            "id = \"x\"\nconditions = [\"asthma\"]\n{}\n[labs]\ncreatinine_mg_dl = 1.2\ninr = 2.5\n[[allergies]]\nsubstance = \"penicillin\"\nseverity = \"anaphylaxis\"\n[[medications]]\ndrug = \"warfarin\"\ndose = \"5 mg\"\nfrequency = \"daily\"\n",
+            "id = \"x\"\nconditions = [\"asthma\", {{ text = \"CKD stage 4\", system = \"icd-10-cm\", code = \"N18.4\" }}]\n{}\n[labs]\ncreatinine_mg_dl = 1.2\ninr = 2.5\n[[allergies]]\nsubstance = \"penicillin\"\nseverity = \"anaphylaxis\"\n[[medications]]\ndrug = \"warfarin\"\ndose = \"5 mg\"\nfrequency = \"daily\"\n",
             MINIMAL.replace("age = 40", "age = 40\nweight_kg = 70")
         );
         let case = parse_case(&text, "t").expect("valid");
         let toml = CaseFile::from_case(&case).to_toml().expect("serialises");
         let again = parse_case(&toml, "t").expect("re-parses");
         assert_eq!(case, again);
+        assert_eq!(
+            again.conditions[1].code.as_ref().map(|c| c.code.as_str()),
+            Some("N18.4")
+        );
+    }
+
+    #[test]
+    fn a_condition_code_needs_a_known_system() {
+        let bad = |c: &str| message(&format!("conditions = [{c}]\n{MINIMAL}"));
+        let m = bad("{ text = \"AF\", system = \"read-v2\", code = \"G573.\" }");
+        assert!(
+            m.contains("conditions[0]") && m.contains("accepted: snomed, icd-10-cm"),
+            "{m}"
+        );
+        let m = bad("{ text = \"AF\", code = \"I48.91\" }");
+        assert!(
+            m.contains("conditions[0]") && m.contains("needs its `system`"),
+            "{m}"
+        );
     }
 }

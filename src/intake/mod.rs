@@ -166,7 +166,7 @@ pub struct ExpectedFlag {
 pub struct Case {
     pub id: String,
     pub title: Option<String>,
-    pub conditions: Vec<String>,
+    pub conditions: Vec<crate::vocab::condition::Condition>,
     pub patient: Patient,
     pub labs: Labs,
     pub allergies: Vec<Allergy>,
@@ -223,7 +223,13 @@ impl Case {
             parts.push("breastfeeding".into());
         }
         if !self.conditions.is_empty() {
-            parts.push(self.conditions.join(", "));
+            parts.push(
+                self.conditions
+                    .iter()
+                    .map(|c| c.text.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            );
         }
         parts.join(", ")
     }

@@ -3,6 +3,7 @@
 //! store it is compiled into ([`store`]), retrieval ([`search`]) and the
 //! linter ([`lint`]).
 
+pub mod conditions;
 pub mod lint;
 pub mod model;
 pub mod names;
@@ -92,6 +93,8 @@ pub struct Kb {
     fuzzy_names: Vec<(String, DrugId)>,
     /// Every reference used by a rule, resolved once at link time.
     ref_sets: HashMap<String, BTreeSet<DrugId>>,
+    /// The condition vocabulary.
+    pub conditions: conditions::ConditionVocab,
 }
 
 /// A reference as rules write it: a generic name or `class:<id>`.
@@ -114,6 +117,8 @@ pub struct Stats {
     pub synonyms: usize,
     pub brands: usize,
     pub classes: usize,
+    /// Concepts of the condition vocabulary.
+    pub conditions: usize,
     pub interactions: usize,
     pub rules: BTreeMap<String, usize>,
     pub passages: usize,
@@ -267,7 +272,11 @@ impl Kb {
             .map(|(i, p)| (p.id.clone(), i))
             .collect();
         let index = SearchIndex::build(&records.passages);
+        let (conditions, condition_problems) =
+            conditions::ConditionVocab::link(&records.conditions);
+        problems.extend(condition_problems);
         let kb = Kb {
+            conditions,
             names,
             class_names,
             classes,
@@ -629,6 +638,7 @@ impl Kb {
             synonyms: r.drugs.iter().map(|d| d.synonyms.len()).sum(),
             brands: r.drugs.iter().map(|d| d.brands.len()).sum(),
             classes: r.classes.len(),
+            conditions: r.conditions.len(),
             interactions: r.interactions.len(),
             rules,
             passages: r.passages.len(),

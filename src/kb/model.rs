@@ -41,6 +41,41 @@ pub struct Drug {
     pub origin: Origin,
 }
 
+/// A condition of the vocabulary (`kb/conditions/`): the names that mean
+/// it, wordings that imply it, and its codes. Rules keep writing their own
+/// terms; a patient's condition read as this concept also matches the
+/// rule terms its name and synonyms contain.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConditionConcept {
+    /// The preferred name, shown as "read as ...".
+    pub name: String,
+    /// Names and abbreviations that mean exactly this condition.
+    #[serde(default)]
+    pub synonyms: Vec<String>,
+    /// Narrower or related wordings that recognise the condition in a
+    /// longer text ("sprain" for injuries) but do not stand for it: a
+    /// rule's term is never matched through them.
+    #[serde(default)]
+    pub includes: Vec<String>,
+    /// Preferred names of the wider concepts this is a kind of
+    /// ("dementia" for Alzheimer's disease): their names match too, so a
+    /// rule written for the wider condition applies.
+    #[serde(default)]
+    pub broader: Vec<String>,
+    /// SNOMED CT concept ids.
+    #[serde(default)]
+    pub snomed: Vec<String>,
+    /// ICD-10-CM codes or code prefixes ("I48.0", "E11").
+    #[serde(default)]
+    pub icd10: Vec<String>,
+    /// Where the codes were checked.
+    #[serde(default)]
+    pub source: Option<String>,
+    #[serde(skip)]
+    pub origin: Origin,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Class {
@@ -386,6 +421,8 @@ pub struct Records {
     pub doses: Vec<DoseRule>,
     #[serde(default)]
     pub combinations: Vec<CombinationRule>,
+    #[serde(default)]
+    pub conditions: Vec<ConditionConcept>,
     pub passages: Vec<Passage>,
 }
 
@@ -410,6 +447,7 @@ macro_rules! has_origin {
 }
 
 has_origin!(
+    ConditionConcept,
     Drug,
     Class,
     Interaction,

@@ -136,6 +136,8 @@ struct TomlFile {
     dose: Vec<Spanned<super::model::DoseRule>>,
     #[serde(default)]
     combination: Vec<Spanned<super::model::CombinationRule>>,
+    #[serde(default)]
+    condition: Vec<Spanned<super::model::ConditionConcept>>,
 }
 
 fn line_of(text: &str, pos: usize) -> usize {
@@ -181,6 +183,7 @@ fn parse_toml(path: &str, text: &str, records: &mut Records) -> Result<(), KbErr
     take!(file.duplicate, records.duplicates);
     take!(file.dose, records.doses);
     take!(file.combination, records.combinations);
+    take!(file.condition, records.conditions);
     Ok(())
 }
 

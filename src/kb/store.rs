@@ -24,7 +24,7 @@ const META: &str = "meta";
 const IMPORTED: &str = "imported";
 /// Brand names learnt from imports: normalised name -> generic name.
 const ALIASES: &str = "aliases";
-const TREES: [&str; 9] = [
+const TREES: [&str; 10] = [
     "drug",
     "class",
     "interaction",
@@ -34,6 +34,7 @@ const TREES: [&str; 9] = [
     "dose",
     "passage",
     "combination",
+    "condition",
 ];
 
 /// A record with its origin, as kept in a tree.
@@ -118,6 +119,10 @@ impl KbStore {
             "combination",
             r.combinations.iter().map(|x| (x.id.as_str(), x)),
         )?;
+        self.write_tree(
+            "condition",
+            r.conditions.iter().map(|x| (x.name.as_str(), x)),
+        )?;
         self.write_tree("passage", r.passages.iter().map(|x| (x.id.as_str(), x)))?;
         meta.insert("hash", hash.as_bytes())
             .map_err(|e| self.err(e))?;
@@ -167,6 +172,7 @@ impl KbStore {
             doses: self.read_tree(TREES[6])?,
             passages: self.read_tree(TREES[7])?,
             combinations: self.read_tree(TREES[8])?,
+            conditions: self.read_tree(TREES[9])?,
         };
         records
             .passages

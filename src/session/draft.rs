@@ -3,7 +3,9 @@
 //! [`CaseFile`] parses numbers; [`Draft::validate`] returns every problem
 //! with the field key it belongs to (the keys of the intake form).
 
-use crate::intake::case_file::{AllergyFile, CaseFile, LabsFile, MedicationFile, PatientFile};
+use crate::intake::case_file::{
+    AllergyFile, CaseFile, ConditionFile, LabsFile, MedicationFile, PatientFile,
+};
 use crate::intake::units::{self, limits};
 use crate::intake::{fmt_num, Case, FieldError};
 use crate::vocab::lab::{LabKind, LabSpec, LABS};
@@ -18,6 +20,10 @@ pub const LISTS: [(&str, &[&str]); 4] = [
     ("medications", &["drug", "dose", "frequency"]),
     ("proposed", &["drug", "dose", "frequency", "indication"]),
 ];
+
+/// The hidden field of a condition row that keeps the code an EHR sent
+/// with it (system, code and the text it came with, tab-separated).
+const CODED: &str = "coded";
 
 /// The draft key of creatinine, whose unit the form toggles (mg/dL or
 /// µmol/L, the two case-file fields of its row in the lab table).
@@ -214,7 +220,20 @@ impl Draft {
         }
         set_rows(&mut d, "conditions", file.conditions.len());
         for (i, c) in file.conditions.iter().enumerate() {
-            d.set(&row_key("conditions", i, ""), c.clone());
+            d.set(&row_key("conditions", i, ""), c.text().to_string());
+            if let ConditionFile::Coded {
+                system: Some(system),
+                code: Some(code),
+                text,
+            } = c
+            {
+                // Kept beside the row, not shown: the code belongs to the
+                // text it came with, and is dropped once that text is edited.
+                d.set(
+                    &row_key("conditions", i, CODED),
+                    format!("{system}\t{code}\t{text}"),
+                );
+            }
         }
         for list in ["medications", "proposed"] {
             let orders = if list == "proposed" {
@@ -349,7 +368,18 @@ impl Draft {
         let conditions = self
             .filled("conditions", &[""])
             .iter()
-            .map(|&i| self.get(&row_key("conditions", i, "")).trim().to_string())
+            .map(|&i| {
+                let text = self.get(&row_key("conditions", i, "")).trim().to_string();
+                let coded = self.get(&row_key("conditions", i, CODED));
+                match coded.splitn(3, '\t').collect::<Vec<_>>()[..] {
+                    [system, code, was] if was.trim() == text => ConditionFile::Coded {
+                        text,
+                        system: Some(system.to_string()),
+                        code: Some(code.to_string()),
+                    },
+                    _ => ConditionFile::Text(text),
+                }
+            })
             .collect();
         let mut orders = |list: &str| {
             let rows = self.filled(list, &["drug", "dose", "frequency", "indication"]);

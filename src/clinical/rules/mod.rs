@@ -23,6 +23,7 @@ pub mod unknown;
 
 use super::{Concerns, Derived, Flag, Kind, NotChecked, Severity};
 use crate::intake::{Case, MedicationOrder};
+use crate::kb::conditions::ConditionReading;
 use crate::kb::{DrugId, Kb, Resolution};
 use std::collections::BTreeMap;
 
@@ -103,6 +104,9 @@ pub struct Context<'a> {
     pub current: Vec<Resolved<'a>>,
     /// Proposed orders, then current ones, each with its resolution.
     pub orders: Vec<OrderMatch<'a>>,
+    /// The patient's conditions as the vocabulary reads them, in record
+    /// order.
+    pub conditions: Vec<ConditionReading>,
 }
 
 impl<'a> Context<'a> {
@@ -144,6 +148,11 @@ impl<'a> Context<'a> {
             list.extend(r.ids.iter().map(|&id| entry(Some(id), None)));
             list.extend(r.unmatched.iter().map(|u| entry(None, Some(u.clone()))));
         }
+        let conditions = case
+            .conditions
+            .iter()
+            .map(|c| kb.conditions.read(&c.text, c.code.as_ref()))
+            .collect();
         Context {
             kb,
             case,
@@ -151,6 +160,7 @@ impl<'a> Context<'a> {
             proposed,
             current,
             orders,
+            conditions,
         }
     }
 
@@ -1129,5 +1139,91 @@ mod tests {
             None
         );
         assert_eq!(hf(&with("HFpEF")), None);
+    }
+
+    /// Issue 14, part 3: conditions as EHRs and people write them reach the
+    /// rules written for them, by abbreviation, by wider condition and by
+    /// code; what cannot be read is said with what it blocked.
+    #[test]
+    fn conditions_are_read_through_the_vocabulary() {
+        let with = |conditions: &str, drugs: &str| {
+            run(&format!(
+                "conditions = [{conditions}]\n[patient]\nage = 60\nsex = \"male\"\nweight_kg = 80\n{drugs}"
+            ))
+        };
+        let aliskiren =
+            "[[medications]]\ndrug = \"lisinopril\"\n[[proposed]]\ndrug = \"aliskiren\"\n";
+        // "T2DM" is nowhere in the rule's terms; the vocabulary reads it
+        // as type 2 diabetes, a kind of diabetes.
+        for c in [
+            "\"T2DM\"",
+            "\"NIDDM\"",
+            "{ text = \"Diabetes\", system = \"snomed\", code = \"44054006\" }",
+            "{ text = \"DM type 2 w/o complication\", system = \"icd-10-cm\", code = \"E11.9\" }",
+        ] {
+            let a = with(c, aliskiren);
+            assert_eq!(
+                severity_of(&a, Kind::Condition),
+                Some(Severity::Contraindicated),
+                "{c}: {:?}",
+                kinds(&a)
+            );
+        }
+        // "CCF" (congestive cardiac failure) with an NSAID.
+        let a = with("\"CCF\"", "[[proposed]]\ndrug = \"ibuprofen\"\n");
+        assert_eq!(severity_of(&a, Kind::Condition), Some(Severity::Major));
+        let f = a
+            .flags
+            .iter()
+            .find(|f| f.kind == Kind::Condition)
+            .expect("flag");
+        assert!(
+            f.inputs.iter().any(|i| i.contains("read as heart failure")),
+            "{:?}",
+            f.inputs
+        );
+        // A misspelt condition is not guessed: it is listed, with the rule
+        // it would have reached.
+        let a = with(
+            "\"atrial fibrilation\"",
+            "[[proposed]]\ndrug = \"edoxaban\"\n[labs]\ncreatinine_mg_dl = 0.6\n",
+        );
+        let line = a
+            .not_checked
+            .iter()
+            .find(|n| n.what.contains("atrial fibrilation"))
+            .expect("a not-checked line for the misspelt condition");
+        assert_eq!(line.drug, crate::clinical::flag::WHOLE_RECORD);
+        assert!(
+            line.reason.contains("did you mean atrial fibrillation?"),
+            "{}",
+            line.reason
+        );
+        assert!(
+            line.reason.contains("edoxaban (edoxaban-crcl-above-95-af)"),
+            "{}",
+            line.reason
+        );
+        // Spelt right, the same rule fires.
+        let a = with(
+            "\"AF\"",
+            "[[proposed]]\ndrug = \"edoxaban\"\n[labs]\ncreatinine_mg_dl = 0.6\n",
+        );
+        assert!(a.not_checked.iter().all(|n| !n.what.contains("condition")));
+        // An unknown text with nothing close is listed too; a known
+        // condition without rules for these drugs is not.
+        let a = with(
+            "\"Qzxv syndrome\", \"Hyperlipidemia\"",
+            "[[proposed]]\ndrug = \"acetaminophen\"\n",
+        );
+        let lines: Vec<_> = a
+            .not_checked
+            .iter()
+            .filter(|n| n.what.starts_with("condition"))
+            .collect();
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert!(lines[0]
+            .reason
+            .contains("no drug-disease rule could use it"));
     }
 }

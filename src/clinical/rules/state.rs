@@ -2,9 +2,10 @@
 //! older adults (Beers), labs and drug-disease, all through one `when`
 //! evaluator that also says which inputs were missing.
 
-use super::{contains_term, Context, Finding, Findings, Resolved, Subject};
+use super::{Context, Finding, Findings, Resolved, Subject};
 use crate::clinical::calc::HepaticGrade;
 use crate::intake::{fmt_num, LabKind};
+use crate::kb::conditions::{ConditionReading, ConditionVia};
 use crate::kb::model::When;
 use crate::kb::DrugId;
 use crate::vocab::condition;
@@ -120,9 +121,29 @@ fn from_state_or_condition(
     if recorded {
         return (true, String::new());
     }
-    match ctx.case.conditions.iter().find(|c| states(c)) {
-        Some(c) => (true, format!(" (condition \"{c}\")")),
+    // The words say it, or the code does ("72892002" with any display).
+    let coded =
+        |c: &ConditionReading| c.via == ConditionVia::Code && c.read_as.iter().any(|n| states(n));
+    match ctx.conditions.iter().find(|c| states(&c.text) || coded(c)) {
+        Some(c) => (
+            true,
+            format!(
+                " (condition \"{}\")",
+                crate::vocab::text::visible_line(&c.text)
+            ),
+        ),
         None => (false, String::new()),
+    }
+}
+
+/// A matched condition as the rule's inputs name it: as recorded, and what
+/// it was read as when the recorded words alone did not say it.
+fn condition_input(c: &ConditionReading) -> String {
+    let text = crate::vocab::text::visible_line(&c.text);
+    let shown = fold(&c.text);
+    match c.read_as.iter().find(|n| fold(n) != shown) {
+        Some(read) if c.recognised() => format!("condition \"{text}\" (read as {read})"),
+        _ => format!("condition \"{text}\""),
     }
 }
 
@@ -188,22 +209,20 @@ fn conditions(ctx: &Context<'_>, when: &When, r: &Resolved<'_>, e: &mut Eval) {
         e.flag(yes, format!("breastfeeding{why}"));
     }
     if !when.conditions_any.is_empty() {
-        let hit = ctx.case.conditions.iter().find_map(|c| {
-            let lc = fold(c);
-            when.conditions_any
-                .iter()
-                .find(|t| contains_term(&lc, t))
-                .map(|_| c.clone())
-        });
+        let hit = ctx
+            .conditions
+            .iter()
+            .find(|c| when.conditions_any.iter().any(|t| c.matches(t)));
         match hit {
-            Some(c) => e.inputs.push(format!("condition \"{c}\"")),
+            Some(c) => e.inputs.push(condition_input(c)),
             None => e.failed = true,
         }
     }
-    if ctx.case.conditions.iter().any(|c| {
-        let lc = fold(c);
-        when.conditions_none.iter().any(|t| contains_term(&lc, t))
-    }) {
+    if ctx
+        .conditions
+        .iter()
+        .any(|c| when.conditions_none.iter().any(|t| c.matches(t)))
+    {
         e.failed = true;
     }
     if let Some(req) = when.hepatic_impairment {
@@ -389,7 +408,64 @@ pub fn vars<'a>(
     ]
 }
 
+/// Every condition the vocabulary could not read is said, once for the
+/// whole record: no drug-disease rule could use it. With a close match,
+/// the line names it and the rules it would have reached for this
+/// patient's drugs, so "atrial fibrilation" does not pass in silence.
+fn unrecognised(ctx: &Context<'_>, out: &mut Findings) {
+    for c in ctx.conditions.iter().filter(|c| !c.recognised()) {
+        let mut reason = match &c.code {
+            Some(code) => format!("not recognised (nor its code {code})"),
+            None => "not recognised".to_string(),
+        };
+        match &c.did_you_mean {
+            Some(guess) => {
+                let read = ctx.kb.conditions.read(guess, None);
+                let mut reached: Vec<String> = Vec::new();
+                for (_, p) in ctx.known() {
+                    for rule in &ctx.kb.records.rules {
+                        let uses = |w: &When| w.conditions_any.iter().any(|t| read.matches(t));
+                        let any_part = uses(&rule.when)
+                            || rule
+                                .when
+                                .at_least_of
+                                .as_ref()
+                                .is_some_and(|n| n.of.iter().any(uses));
+                        if any_part && ctx.kb.matches(&rule.drugs, p) {
+                            let line = format!("{} ({})", ctx.name(p), rule.id);
+                            if !reached.contains(&line) {
+                                reached.push(line);
+                            }
+                        }
+                    }
+                }
+                reason.push_str(&format!("; did you mean {guess}?"));
+                if reached.is_empty() {
+                    reason.push_str(&format!(
+                        " No rule for this patient's drugs reads {guess}; other conditions it may stand for were not checked"
+                    ));
+                } else {
+                    reason.push_str(&format!(
+                        " If so, these rules were not applied: {}",
+                        reached.join(", ")
+                    ));
+                }
+            }
+            None => reason.push_str(": no drug-disease rule could use it"),
+        }
+        out.not_checked(
+            crate::clinical::flag::WHOLE_RECORD,
+            &format!(
+                "condition \"{}\"",
+                crate::vocab::text::visible_line(&c.text)
+            ),
+            reason,
+        );
+    }
+}
+
 pub fn check(ctx: &Context<'_>, out: &mut Findings) {
+    unrecognised(ctx, out);
     for (r, p) in ctx.known() {
         for rule in &ctx.kb.records.rules {
             if !ctx.kb.matches(&rule.drugs, p) || (rule.starting_only && !r.proposed) {
@@ -431,6 +507,7 @@ pub fn check(ctx: &Context<'_>, out: &mut Findings) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::vocab::text::contains_term;
 
     /// Issue 19, finding 1 (conditions): every condition term a kb rule
     /// asks for still matches when the patient's condition text arrives

@@ -29,6 +29,8 @@ pub enum Kind {
     Number,
     Choice(&'static [&'static str]),
     Drug,
+    /// A condition, marked with what the vocabulary reads it as.
+    Condition,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -174,7 +176,12 @@ pub fn fields(draft: &Draft, step: usize) -> Vec<Field> {
                         ),
                     ],
                     "conditions" => {
-                        vec![field(row_key(list, i, ""), "Condition", "", Kind::Text)]
+                        vec![field(
+                            row_key(list, i, ""),
+                            "Condition",
+                            "",
+                            Kind::Condition,
+                        )]
                     }
                     _ => {
                         let mut r = vec![
@@ -594,6 +601,20 @@ impl View for IntakeView {
                             t.error(),
                         )),
                         None => spans.push(Span::styled(" ? not in kb", t.error())),
+                    }
+                }
+            }
+            if f.kind == Kind::Condition && !value.trim().is_empty() {
+                if let Some(kb) = ctx.kb {
+                    let r = kb.conditions.read(value.trim(), None);
+                    match (r.recognised(), r.did_you_mean) {
+                        (true, _) => {
+                            spans.push(Span::styled(format!(" ✓ {}", r.read_as.join(", ")), t.ok()))
+                        }
+                        (false, Some(d)) => {
+                            spans.push(Span::styled(format!(" ? did you mean {d}?"), t.error()))
+                        }
+                        (false, None) => spans.push(Span::styled(" ? not recognised", t.error())),
                     }
                 }
             }
