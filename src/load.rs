@@ -26,6 +26,25 @@ pub struct LoadOptions {
     pub as_of: Option<NaiveDate>,
     /// A medication review (`--review`): no proposed drug needed.
     pub review: bool,
+    /// Lab values older than this many days are said to be stale
+    /// (`--stale-after`; default [`crate::fhir::import::STALE_AFTER_DAYS`]).
+    pub stale_after_days: Option<i64>,
+}
+
+impl LoadOptions {
+    /// The FHIR import options these stand for.
+    fn import_options(&self, default_id: impl Into<String>) -> ImportOptions {
+        let mut io = ImportOptions::new(default_id);
+        io.propose = self.propose.clone();
+        io.review = self.review;
+        if let Some(d) = self.as_of {
+            io.as_of = d;
+        }
+        if let Some(n) = self.stale_after_days {
+            io.stale_after_days = n;
+        }
+        io
+    }
 }
 
 /// Why an intake file was rejected; one line naming the file and the
@@ -80,12 +99,7 @@ pub fn parse_any(
 ) -> Result<(Case, ImportReport), LoadError> {
     match detect(text) {
         Format::Fhir => {
-            let mut io = ImportOptions::new(default_id);
-            io.propose = opts.propose.clone();
-            io.review = opts.review;
-            if let Some(d) = opts.as_of {
-                io.as_of = d;
-            }
+            let io = opts.import_options(default_id);
             import_json(text.trim_start_matches('\u{feff}'), &io).map_err(|error| LoadError::Fhir {
                 file: PathBuf::new(),
                 error,
@@ -139,12 +153,7 @@ pub fn load_case_file_any(
     match detect(&text) {
         Format::Fhir => {
             let value = crate::fhir::json::parse(&text).map_err(fhir_err)?;
-            let mut io = ImportOptions::new(stem.clone());
-            io.propose = opts.propose.clone();
-            io.review = opts.review;
-            if let Some(d) = opts.as_of {
-                io.as_of = d;
-            }
+            let io = opts.import_options(stem.clone());
             let mut importer = Importer::new();
             importer.add(value, Role::Record, "").map_err(fhir_err)?;
             let built = importer.build(&io).map_err(fhir_err)?;

@@ -272,6 +272,10 @@ struct LoadArgs {
     /// A medication review: assess the current medicines; no proposed drug needed.
     #[arg(long)]
     review: bool,
+    /// Say a FHIR lab value is stale when older than this many days before
+    /// the assessment date (default 90).
+    #[arg(long, value_name = "DAYS", value_parser = clap::value_parser!(i64).range(0..))]
+    stale_after: Option<i64>,
 }
 
 impl LoadArgs {
@@ -280,6 +284,7 @@ impl LoadArgs {
             propose: self.propose,
             as_of: self.as_of,
             review: self.review,
+            stale_after_days: self.stale_after,
         }
     }
 }

@@ -246,9 +246,14 @@ fn bad_input_names_the_resource_and_field() {
     let e = import_json(two, &opts(&["ibuprofen"])).expect_err("two patients");
     assert!(e.to_string().contains("2 Patient resources"), "{e}");
 
+    // FHIR's other and unknown are kept (issue 14, part 5); a code outside
+    // the value set is refused, naming the element.
     let other = r#"{"resourceType":"Bundle","type":"collection","entry":[
       {"resource":{"resourceType":"Patient","id":"a","gender":"other","birthDate":"1970-01-01"}}]}"#;
-    let e = import_json(other, &opts(&["ibuprofen"])).expect_err("gender");
+    let (case, _) = import_json(other, &opts(&["ibuprofen"])).expect("other is a FHIR gender");
+    assert_eq!(case.patient.sex, Sex::Other);
+    let bad = other.replace("\"other\"", "\"mal\"");
+    let e = import_json(&bad, &opts(&["ibuprofen"])).expect_err("gender");
     let m = e.to_string();
     assert!(
         m.contains("Patient/a gender") && m.contains("patient.sex"),
@@ -594,6 +599,96 @@ fn obs(id: &str, loinc: &str, when: &str, value: f64, unit: &str) -> serde_json:
         "effectiveDateTime": when,
         "valueQuantity": { "value": value, "unit": unit, "system": "http://unitsofmeasure.org", "code": unit }
     })
+}
+
+/// Issue 14, part 5: the record's state is read as a clinician would.
+#[test]
+fn patient_state_deceased_instants_as_of_comparators_staleness_and_height() {
+    // Deceased before the assessment date: refused, naming the element.
+    let dead = bundle(
+        serde_json::json!({ "deceasedDateTime": "2020-02-01" }),
+        vec![],
+    );
+    let e = import_json(&dead, &opts(&[])).expect_err("a deceased patient is refused");
+    assert!(e.to_string().contains("deceased"), "{e}");
+    // ... but assessed as of a date when alive, and said.
+    let mut before = opts(&[]);
+    before.as_of = NaiveDate::from_ymd_opt(2019, 1, 1).expect("date");
+    let (_, report) = import_json(&dead, &before).expect("alive at that date");
+    assert!(
+        has(&report, "deceasedDateTime"),
+        "{:?}",
+        report.not_imported
+    );
+    let e = import_json(
+        &bundle(serde_json::json!({ "deceasedBoolean": true }), vec![]),
+        &opts(&[]),
+    )
+    .expect_err("deceasedBoolean");
+    assert!(e.to_string().contains("deceasedBoolean"), "{e}");
+
+    // Instants in UTC: 23:00-05:00 on 1 March is 04:00Z on 2 March, after
+    // 01:00Z; compared as text it sorted first and the normal value won.
+    let text = bundle(
+        serde_json::json!({}),
+        vec![
+            obs(
+                "cr-late",
+                "2160-0",
+                "2024-12-01T23:00:00-05:00",
+                2.6,
+                "mg/dL",
+            ),
+            obs("cr-early", "2160-0", "2024-12-02T01:00:00Z", 0.9, "mg/dL"),
+            // After the assessment date: not used.
+            obs("cr-future", "2160-0", "2025-06-01", 0.8, "mg/dL"),
+            // The newest eGFR is a bound; the older one is a value.
+            {
+                let mut o = obs(
+                    "egfr-bound",
+                    "33914-3",
+                    "2025-01-12",
+                    60.0,
+                    "mL/min/{1.73_m2}",
+                );
+                o["valueQuantity"]["comparator"] = serde_json::json!(">");
+                o
+            },
+            obs(
+                "egfr-old",
+                "33914-3",
+                "2024-12-02",
+                24.0,
+                "mL/min/{1.73_m2}",
+            ),
+            // Two same-day heights; 25 cm is a length, not this man's height.
+            obs("h1", "8302-2", "2025-01-10", 66.9, "[in_i]"),
+            obs("h2", "8302-2", "2025-01-10T10:00:00Z", 25.0, "cm"),
+            // A potassium from 1990.
+            obs("k-old", "2823-3", "1990-05-05", 4.1, "mmol/L"),
+            // Platelets as a plain count per microlitre.
+            obs("plt", "777-3", "2025-01-10", 250000.0, "/uL"),
+        ],
+    );
+    let (case, report) = import_json(&text, &opts(&[])).expect("imports");
+    let lines = &report.not_imported;
+    assert_eq!(case.labs.creatinine_mg_dl, Some(2.6), "{lines:?}");
+    assert!(has(&report, "Observation/cr-future"), "{lines:?}");
+    assert!(has(&report, "after the assessment date"), "{lines:?}");
+    assert!(has(&report, "comparator \">\""), "{lines:?}");
+    assert_eq!(case.labs.egfr, Some(24.0), "{lines:?}");
+    assert_eq!(case.patient.height_cm, None, "{lines:?}");
+    assert!(has(&report, "BMI"), "{lines:?}");
+    assert!(has(&report, "older than 90 days"), "{lines:?}");
+    assert_eq!(case.labs.platelets_10e9_l, Some(250.0), "{lines:?}");
+    let a = assess(kb(), &case);
+    assert!(
+        a.flags
+            .iter()
+            .any(|f| f.severity == Severity::Contraindicated),
+        "metformin at creatinine 2.6 / eGFR 24: {:?}",
+        a.flags
+    );
 }
 
 /// Issue 14, parts 2 and 3: a Condition's code is kept and read first.

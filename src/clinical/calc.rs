@@ -107,27 +107,37 @@ pub const BILIRUBIN_ULN_MG_DL: f64 = 1.2;
 /// adults with a known height).
 pub fn ideal_body_weight(sex: Sex, height_cm: f64) -> f64 {
     let inches_over_60 = units::cm_to_in(height_cm) - 60.0;
-    let base = match sex {
+    let base = match sex.for_equations() {
         Sex::Male => 50.0,
-        Sex::Female => 45.5,
+        _ => 45.5,
     };
     base + 2.3 * inches_over_60
+}
+
+/// The sex an equation's inputs name: as recorded, and which equation
+/// was used when it was neither female nor male.
+fn sex_shown(sex: Sex) -> String {
+    if sex.is_known() {
+        sex.to_string()
+    } else {
+        format!("{sex} (the female equation: the lower estimate)")
+    }
 }
 
 /// Cockcroft-Gault creatinine clearance, mL/min.
 pub fn cockcroft_gault(age: f64, weight_kg: f64, scr_mg_dl: f64, sex: Sex) -> f64 {
     let crcl = (140.0 - age) * weight_kg / (72.0 * scr_mg_dl);
-    match sex {
-        Sex::Female => crcl * 0.85,
+    match sex.for_equations() {
         Sex::Male => crcl,
+        _ => crcl * 0.85,
     }
 }
 
 /// CKD-EPI 2021 race-free eGFR, mL/min/1.73m2.
 pub fn ckd_epi_2021(age: f64, scr_mg_dl: f64, sex: Sex) -> f64 {
-    let (kappa, alpha, female) = match sex {
-        Sex::Female => (0.7, -0.241, 1.012),
+    let (kappa, alpha, female) = match sex.for_equations() {
         Sex::Male => (0.9, -0.302, 1.0),
+        _ => (0.7, -0.241, 1.012),
     };
     let ratio = scr_mg_dl / kappa;
     142.0 * ratio.min(1.0).powf(alpha) * ratio.max(1.0).powf(-1.200) * 0.9938f64.powf(age) * female
@@ -186,13 +196,17 @@ impl Derived {
                 name: "Ideal body weight (Devine)".into(),
                 formula: format!(
                     "{} kg + 2.3 kg x (height in - 60)",
-                    if p.sex == Sex::Male { "50" } else { "45.5" }
+                    if p.sex.for_equations() == Sex::Male {
+                        "50"
+                    } else {
+                        "45.5"
+                    }
                 ),
                 inputs: format!(
                     "height {} cm = {:.1} in, sex {}",
                     fmt_num(h),
                     units::cm_to_in(h),
-                    p.sex
+                    sex_shown(p.sex)
                 ),
                 result: format!("{:.1} kg", ibw),
             });
@@ -223,7 +237,7 @@ impl Derived {
                     name: "Creatinine clearance (Cockcroft-Gault)".into(),
                     formula: format!(
                         "(140 - age) x weight / (72 x Scr){}; serum creatinine used as measured (not rounded up to 1.0)",
-                        if p.sex == Sex::Female { " x 0.85" } else { "" }
+                        if p.sex.for_equations() == Sex::Female { " x 0.85" } else { "" }
                     ),
                     inputs: format!(
                         "age {}, weight {:.1} kg ({}: {why}), Scr {} mg/dL",
@@ -255,9 +269,9 @@ impl Derived {
                             "Scr {} mg/dL, age {}, sex {} (k {}, a {})",
                             fmt_num(scr),
                             fmt_num(p.age),
-                            p.sex,
-                            if p.sex == Sex::Female { "0.7" } else { "0.9" },
-                            if p.sex == Sex::Female {
+                            sex_shown(p.sex),
+                            if p.sex.for_equations() == Sex::Female { "0.7" } else { "0.9" },
+                            if p.sex.for_equations() == Sex::Female {
                                 "-0.241"
                             } else {
                                 "-0.302"

@@ -53,7 +53,14 @@ pub struct ImportOptions {
     pub review: bool,
     /// Case id when the bundle has no `id`.
     pub default_id: String,
+    /// A lab value older than this many days before `as_of` is used but
+    /// said to be stale.
+    pub stale_after_days: i64,
 }
+
+/// The default of [`ImportOptions::stale_after_days`]: a creatinine or
+/// potassium from more than three months ago is not today's.
+pub const STALE_AFTER_DAYS: i64 = 90;
 
 impl ImportOptions {
     /// Today, no extra proposals.
@@ -63,6 +70,7 @@ impl ImportOptions {
             propose: Vec::new(),
             review: false,
             default_id: default_id.into(),
+            stale_after_days: STALE_AFTER_DAYS,
         }
     }
 }
@@ -384,14 +392,24 @@ fn set_field(file: &mut CaseFile, field: &str, v: f64) {
     *slot = Some(v);
 }
 
-/// A sortable key for an observation time (ISO 8601 strings sort by time
-/// when written the same way; a bare date sorts as its midnight).
-fn time_key(when: Option<&str>) -> String {
-    match when {
-        None => String::new(),
-        Some(w) if w.len() == 10 => format!("{w}T00:00:00"),
-        Some(w) => w.to_string(),
+/// An observation time as an instant in UTC, for ordering: a dateTime with
+/// an offset is converted ("2024-03-01T23:00:00-05:00" is after
+/// "2024-03-02T01:00:00Z"); one without, and a bare or partial date, is
+/// read as UTC (a date as its midnight). `None` when unreadable.
+fn instant(when: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    let w = when.trim();
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(w) {
+        return Some(t.with_timezone(&chrono::Utc));
     }
+    if let Ok(t) = chrono::NaiveDateTime::parse_from_str(w, "%Y-%m-%dT%H:%M:%S%.f") {
+        return Some(t.and_utc());
+    }
+    if let Ok(t) = chrono::NaiveDateTime::parse_from_str(w, "%Y-%m-%dT%H:%M") {
+        return Some(t.and_utc());
+    }
+    parse_fhir_date(w)
+        .and_then(|(d, _)| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc())
 }
 
 /// Age in years at `as_of`: whole years from 2 years on; months/12 below
@@ -520,6 +538,7 @@ impl<'a> Build<'a> {
             }
         }
         self.observations(observations);
+        self.implausible_height();
         for (i, drug) in self.opts.propose.iter().enumerate() {
             let drug = drug.trim();
             if self
@@ -548,6 +567,35 @@ impl<'a> Build<'a> {
             origins: self.origins,
             report: self.report,
         })
+    }
+
+    /// A height that gives an impossible BMI with the weight is dropped
+    /// and said: height feeds only BMI and IBW, and a record's stray value
+    /// (a length of 25 cm beside 80 kg) must not reach them. Typed in a
+    /// case file or the form, the same pair is a field error instead.
+    fn implausible_height(&mut self) {
+        let Some(p) = self.file.patient.as_mut() else {
+            return;
+        };
+        let weight = p.weight_kg.or(p.weight_lb.map(units::lb_to_kg));
+        let height = p.height_cm.or(p.height_in.map(units::in_to_cm));
+        let (Some(w), Some(h)) = (weight, height) else {
+            return;
+        };
+        let bmi = w / (h / 100.0).powi(2);
+        let (lo, hi) = units::limits::BMI;
+        if !(lo..=hi).contains(&bmi) {
+            p.height_cm = None;
+            p.height_in = None;
+            let field = "patient.height_cm";
+            self.report.push(format!(
+                "{} height {} cm (with weight {} kg it gives BMI {}, outside {lo}..={hi}: not used; BMI and IBW not computed)",
+                self.origins.lookup(field),
+                fmt_num(h),
+                fmt_num(w),
+                fmt_num((bmi * 10.0).round() / 10.0)
+            ));
+        }
     }
 
     fn same_patient(&self, r: Option<&Reference>) -> bool {
@@ -624,6 +672,7 @@ impl<'a> Build<'a> {
                 }
             }
         }
+        self.deceased(&e.label, &p)?;
         let mut pf = PatientFile {
             sex: p.gender.clone(),
             ..PatientFile::default()
@@ -660,10 +709,46 @@ impl<'a> Build<'a> {
         Ok(())
     }
 
+    /// A patient recorded as deceased is refused: a prescription for them
+    /// means the wrong record was opened. Assessing as of a date before
+    /// the death (`--as-of`) is allowed and said.
+    fn deceased(&mut self, label: &str, p: &Patient) -> Result<(), FhirError> {
+        let refuse = |path: &str, what: String| {
+            Err(FhirError::Resource {
+                resource: label.to_string(),
+                path: path.into(),
+                message: format!(
+                    "the patient is recorded as deceased ({what}); rxguide assesses living patients: check that this is the right record, or assess as of an earlier date (--as-of)"
+                ),
+            })
+        };
+        if let Some(t) = &p.deceased_date_time {
+            return match parse_fhir_date(t) {
+                Some((d, _)) if d > self.opts.as_of => {
+                    self.report.push(format!(
+                        "{label} deceasedDateTime {t} is after the assessment date {}: assessed as of that date",
+                        self.opts.as_of
+                    ));
+                    Ok(())
+                }
+                _ => refuse("deceasedDateTime", format!("deceasedDateTime {t}")),
+            };
+        }
+        if p.deceased_boolean == Some(true) {
+            return refuse("deceasedBoolean", "deceasedBoolean true".into());
+        }
+        Ok(())
+    }
+
     fn observations(&mut self, observations: Vec<(&Entry, Observation)>) {
-        // Slot -> candidates (time key, order, entry, observation).
-        let mut by_slot: BTreeMap<Slot, Vec<(String, usize, &Entry, &Observation)>> =
-            BTreeMap::new();
+        // Slot -> candidates (instant, order, entry, observation).
+        type Candidate<'e> = (
+            Option<chrono::DateTime<chrono::Utc>>,
+            usize,
+            &'e Entry,
+            &'e Observation,
+        );
+        let mut by_slot: BTreeMap<Slot, Vec<Candidate<'_>>> = BTreeMap::new();
         for (order, (e, o)) in observations.iter().enumerate() {
             if self.other_patient(e, o.subject.as_ref()) {
                 continue;
@@ -688,41 +773,81 @@ impl<'a> Build<'a> {
                     continue;
                 }
             }
-            by_slot
-                .entry(slot)
-                .or_default()
-                .push((time_key(o.when()), order, e, o));
+            let at = o.when().and_then(instant);
+            if let Some(t) = at.filter(|t| t.date_naive() > self.opts.as_of) {
+                self.report.push(format!(
+                    "{} {code} {} (dated {}, after the assessment date {}: not used)",
+                    e.label,
+                    describe_value(o),
+                    t.format("%Y-%m-%d"),
+                    self.opts.as_of
+                ));
+                continue;
+            }
+            by_slot.entry(slot).or_default().push((at, order, e, o));
         }
         for (slot, mut list) in by_slot {
-            list.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
-            let Some((latest_when, _, e, o)) = list.pop() else {
-                continue;
-            };
-            for (_, _, old, oo) in &list {
-                self.report.push(format!(
-                    "{} {} {} (an earlier value{}; the latest, {}{}, is used)",
-                    old.label,
-                    oo.code.code_in(LOINC).unwrap_or(""),
-                    describe_value(oo),
-                    oo.when().map(|w| format!(" from {w}")).unwrap_or_default(),
-                    e.label,
-                    if latest_when.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" from {}", o.when().unwrap_or(""))
+            // Oldest first (undated before dated), then in record order.
+            list.sort_by_key(|a| (a.0, a.1));
+            // Newest first: the first value that reads is used; the
+            // others are said, a disagreeing one at the same time loudest.
+            let mut used: Option<&Candidate<'_>> = None;
+            for c in list.iter().rev() {
+                let (at, _, e, o) = c;
+                let Some(u) = used else {
+                    if self.observation(slot, e, o) {
+                        used = Some(c);
                     }
-                ));
+                    continue;
+                };
+                let (uat, _, ue, uo) = u;
+                let code = o.code.code_in(LOINC).unwrap_or("");
+                if at.is_some() && at == uat && describe_value(o) != describe_value(uo) {
+                    self.report.push(format!(
+                        "{} {code} {} (recorded at the same time as {} {}, which disagrees; {} is used: check which is right)",
+                        e.label,
+                        describe_value(o),
+                        ue.label,
+                        describe_value(uo),
+                        ue.label
+                    ));
+                } else {
+                    self.report.push(format!(
+                        "{} {code} {} (an earlier value{}; the latest readable, {}{}, is used)",
+                        e.label,
+                        describe_value(o),
+                        o.when().map(|w| format!(" from {w}")).unwrap_or_default(),
+                        ue.label,
+                        uo.when().map(|w| format!(" from {w}")).unwrap_or_default()
+                    ));
+                }
             }
-            self.observation(slot, e, o);
+            if let (Slot::Lab(kind), Some((Some(t), _, e, o))) = (slot, used) {
+                let days = (self.opts.as_of - t.date_naive()).num_days();
+                if days > self.opts.stale_after_days {
+                    self.report.push(format!(
+                        "{} {} {} is from {}, {days} days before the assessment date {} (older than {} days): used, but check for a recent value",
+                        e.label,
+                        lab::spec(kind).label,
+                        describe_value(o),
+                        t.format("%Y-%m-%d"),
+                        self.opts.as_of,
+                        self.opts.stale_after_days
+                    ));
+                }
+            }
         }
     }
 
-    fn observation(&mut self, slot: Slot, e: &Entry, o: &Observation) {
+    /// Reads one observation into the case; false (and said) when its
+    /// value could not be read, so an older one is tried.
+    fn observation(&mut self, slot: Slot, e: &Entry, o: &Observation) -> bool {
         let code = o.code.code_in(LOINC).unwrap_or("");
         let origin = format!("{} ({code}) value", e.label);
         let skip = |s: &mut Self, why: &str| {
             s.report
                 .push(format!("{} {code} {} ({why})", e.label, describe_value(o)));
+            false
         };
         match slot {
             Slot::Pregnancy => match pregnancy_value(o) {
@@ -743,6 +868,7 @@ impl<'a> Build<'a> {
                             format!("{} component trimester", e.label),
                         );
                     }
+                    true
                 }
                 None => skip(
                     self,
@@ -753,6 +879,7 @@ impl<'a> Build<'a> {
                 Some(b) => {
                     let p = self.file.patient.get_or_insert_with(PatientFile::default);
                     p.breastfeeding = Some(b);
+                    true
                 }
                 None => skip(self, "breastfeeding status not read as yes or no"),
             },
@@ -784,6 +911,7 @@ impl<'a> Build<'a> {
                             });
                             self.origins.set("patient.trimester", origin);
                         }
+                        true
                     }
                     Some(_) => skip(
                         self,
@@ -794,13 +922,19 @@ impl<'a> Build<'a> {
             }
             _ => {
                 let Some(q) = &o.value_quantity else {
-                    skip(self, "no valueQuantity");
-                    return;
+                    return skip(self, "no valueQuantity");
                 };
+                if let Some(c) = q.comparator.as_deref().filter(|c| !c.trim().is_empty()) {
+                    return skip(
+                        self,
+                        &format!("comparator \"{c}\": a bound, not a measured value; not used"),
+                    );
+                }
                 match quantity_field(slot, q) {
                     Ok((field, v)) => {
                         set_field(&mut self.file, field, v);
                         self.origins.set(field, origin);
+                        true
                     }
                     Err(why) => skip(self, &why),
                 }
@@ -1099,7 +1233,8 @@ impl<'a> Build<'a> {
 fn describe_value(o: &Observation) -> String {
     if let Some(q) = &o.value_quantity {
         return format!(
-            "{} {}",
+            "{}{} {}",
+            q.comparator.as_deref().unwrap_or(""),
             q.value.map(fmt_num).unwrap_or_else(|| "(no value)".into()),
             q.unit_key()
         )

@@ -90,6 +90,9 @@ impl CodeableConcept {
 #[serde(rename_all = "camelCase")]
 pub struct Quantity {
     pub value: Option<f64>,
+    /// `<`, `<=`, `>=`, `>` or `ad`: the value is a bound, not a
+    /// measurement (an eGFR reported as ">60").
+    pub comparator: Option<String>,
     pub unit: Option<String>,
     pub system: Option<String>,
     pub code: Option<String>,
@@ -130,6 +133,8 @@ pub struct Patient {
     pub id: Option<String>,
     pub birth_date: Option<String>,
     pub gender: Option<String>,
+    pub deceased_boolean: Option<bool>,
+    pub deceased_date_time: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

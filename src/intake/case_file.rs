@@ -456,15 +456,20 @@ impl CaseFile {
         };
         let sex = match p.sex.as_deref().map(|s| s.trim().to_lowercase()) {
             None => {
-                errors.push(err("patient.sex", "required: \"female\" or \"male\""));
+                errors.push(err(
+                    "patient.sex",
+                    "required: \"female\", \"male\", \"other\" or \"unknown\"",
+                ));
                 None
             }
             Some(s) if s == "female" || s == "f" => Some(Sex::Female),
             Some(s) if s == "male" || s == "m" => Some(Sex::Male),
+            Some(s) if s == "other" => Some(Sex::Other),
+            Some(s) if s == "unknown" || s == "not recorded" => Some(Sex::Unknown),
             Some(s) => {
                 errors.push(err(
                     "patient.sex",
-                    format!("\"{s}\" is not accepted; accepted: \"female\" or \"male\" (used by the CrCl and eGFR equations)"),
+                    format!("\"{s}\" is not accepted; accepted: \"female\", \"male\", \"other\" or \"unknown\" (CrCl and eGFR use the female equations, the lower estimates, for other and unknown)"),
                 ));
                 None
             }
@@ -485,6 +490,26 @@ impl CaseFile {
             "cm",
             errors,
         );
+        if let (Some(w), Some(h)) = (weight_kg, height_cm) {
+            let bmi = w / (h / 100.0).powi(2);
+            let (lo, hi) = limits::BMI;
+            if !(lo..=hi).contains(&bmi) {
+                let field = if p.height_in.is_some() {
+                    "patient.height_in"
+                } else {
+                    "patient.height_cm"
+                };
+                errors.push(err(
+                    field,
+                    format!(
+                        "height {} cm with weight {} kg gives BMI {}; accepted: a BMI of {lo}..={hi} (one of the two is wrong or in the wrong unit)",
+                        fmt_num(h),
+                        fmt_num(w),
+                        fmt_num((bmi * 10.0).round() / 10.0)
+                    ),
+                ));
+            }
+        }
         let pregnant = p.pregnant.unwrap_or(false);
         if pregnant && sex == Some(Sex::Male) {
             errors.push(err(
@@ -974,10 +999,17 @@ mod tests {
     }
 
     #[test]
-    fn unknown_sex_is_rejected() {
-        let m = message(&MINIMAL.replace("\"male\"", "\"other\""));
+    fn sex_other_and_unknown_are_kept_and_a_typo_is_rejected() {
+        // Issue 14, part 5: other and unknown are what EHRs send; they are
+        // kept (the equations then use the female ones, said in the rules).
+        for (typed, want) in [("other", Sex::Other), ("unknown", Sex::Unknown)] {
+            let c = parse_case(&MINIMAL.replace("\"male\"", &format!("\"{typed}\"")), "x")
+                .expect("accepted");
+            assert_eq!(c.patient.sex, want);
+        }
+        let m = message(&MINIMAL.replace("\"male\"", "\"mael\""));
         assert!(
-            m.contains("patient.sex") && m.contains("\"female\" or \"male\""),
+            m.contains("patient.sex") && m.contains("\"other\" or \"unknown\""),
             "{m}"
         );
     }

@@ -16,12 +16,18 @@ pub use crate::vocab::units;
 pub use case_file::{load_case, parse_case, CaseError, CaseFile};
 pub use dose::{Dose, Frequency};
 
-/// Biological sex as used by the CrCl and eGFR equations.
+/// Sex as recorded (FHIR's administrative gender codes). The CrCl, eGFR
+/// and ideal-body-weight equations need female or male: for `Other` and
+/// `Unknown` they use the female equations, whose estimates are the lower
+/// ones ([`Sex::for_equations`]), and that is said; a rule that depends on
+/// sex is listed as not checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Sex {
     Female,
     Male,
+    Other,
+    Unknown,
 }
 
 impl Sex {
@@ -29,6 +35,22 @@ impl Sex {
         match self {
             Sex::Female => "female",
             Sex::Male => "male",
+            Sex::Other => "other",
+            Sex::Unknown => "unknown",
+        }
+    }
+
+    /// Whether the equations' sex is known.
+    pub fn is_known(self) -> bool {
+        matches!(self, Sex::Female | Sex::Male)
+    }
+
+    /// The sex the equations use: as recorded, or female (the lower CrCl,
+    /// eGFR and IBW estimates) when it is other or unknown.
+    pub fn for_equations(self) -> Sex {
+        match self {
+            Sex::Male => Sex::Male,
+            _ => Sex::Female,
         }
     }
 }

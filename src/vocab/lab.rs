@@ -460,14 +460,31 @@ lab_table! {
             exact("10*3/mm3"),
             exact("/nl"),
         ],
-        alt_units: &[AltUnit {
-            ucum: "10*9/L",
-            label: "x10^9/L",
-            spellings: &[exact("10*9/l"), exact("x10*9/l")],
-            key: None,
-            to_canonical: IDENTITY,
-            from_canonical: IDENTITY,
-        }],
+        alt_units: &[
+            AltUnit {
+                ucum: "10*9/L",
+                label: "x10^9/L",
+                spellings: &[exact("10*9/l"), exact("x10*9/l")],
+                key: None,
+                to_canonical: IDENTITY,
+                from_canonical: IDENTITY,
+            },
+            // A plain count per µL (250000 /uL), as some EHRs send it.
+            AltUnit {
+                ucum: "/uL",
+                label: "/µL",
+                spellings: &[
+                    exact("/ul"),
+                    exact("1/ul"),
+                    exact("{cells}/ul"),
+                    exact("cells/ul"),
+                    exact("/mm3"),
+                ],
+                key: None,
+                to_canonical: units::per_ul_to_10e9_l,
+                from_canonical: units::per_10e9_l_to_ul,
+            },
+        ],
         loinc: &[
             Loinc { code: "777-3", display: "Platelets [#/volume] in Blood" },
             Loinc { code: "26515-7", display: "platelets (blood)" },

@@ -65,6 +65,17 @@ pub fn m_to_cm(m: f64) -> f64 {
     m * 100.0
 }
 
+/// Cells per µL -> 10^9/L (platelets given as a plain count: 250000 /µL
+/// is 250 x 10^9/L; 1 µL = 10^-6 L).
+pub fn per_ul_to_10e9_l(n: f64) -> f64 {
+    n / 1000.0
+}
+
+/// 10^9/L -> cells per µL.
+pub fn per_10e9_l_to_ul(v: f64) -> f64 {
+    v * 1000.0
+}
+
 /// Seconds -> milliseconds (QTc given in s).
 pub fn s_to_ms(s: f64) -> f64 {
     s * 1000.0
@@ -77,6 +88,12 @@ pub mod limits {
     pub const AGE: (f64, f64) = (0.0, 120.0);
     pub const WEIGHT_KG: (f64, f64) = (0.3, 500.0);
     pub const HEIGHT_CM: (f64, f64) = (20.0, 272.0);
+    /// Body-mass index accepted when both weight and height are given
+    /// (kg/m²). The lowest survived adult BMIs are near 8 and the highest
+    /// recorded near 200; outside, one of the two values is wrong (a
+    /// height of 25 cm beside 80 kg is BMI 1280), and BMI, IBW and the
+    /// dose checks built on them would be computed from it.
+    pub const BMI: (f64, f64) = (7.0, 200.0);
     /// Ages at which `pregnant` or `breastfeeding` is accepted.
     pub const CHILDBEARING_AGE: (f64, f64) = (10.0, 60.0);
     /// The lowest serum creatinine accepted from age 12 (mg/dL; 18

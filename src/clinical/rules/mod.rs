@@ -451,6 +451,14 @@ pub fn evaluate(ctx: &Context<'_>) -> Findings {
             note.clone(),
         );
     }
+    let sex = ctx.case.patient.sex;
+    if !sex.is_known() {
+        out.not_checked(
+            crate::clinical::flag::WHOLE_RECORD,
+            "sex",
+            format!("recorded as {sex}: CrCl, eGFR and ideal body weight use the female equations (the lower estimates); rules for one sex are listed as not checked"),
+        );
+    }
     unknown::check(ctx, &mut out);
     interaction::check(ctx, &mut out);
     state::check(ctx, &mut out);
@@ -1225,5 +1233,30 @@ mod tests {
         assert!(lines[0]
             .reason
             .contains("no drug-disease rule could use it"));
+    }
+
+    /// Issue 14, part 5: a patient of other or unknown sex is assessed;
+    /// the equations take the lower (female) estimate and the rules for one
+    /// sex say what they could not decide.
+    #[test]
+    fn other_or_unknown_sex_runs_every_check_that_does_not_need_it() {
+        let a = run(
+            "[patient]\nage = 70\nsex = \"unknown\"\nweight_kg = 72\n[labs]\ncreatinine_mg_dl = 1.0\nqtc_ms = 460\n[[proposed]]\ndrug = \"citalopram\"\n",
+        );
+        // (140 - 70) x 72 / (72 x 1.0) = 70, x 0.85 = 59.5.
+        assert_eq!(a.derived.crcl_ml_min, Some(59.5));
+        let sex = a
+            .not_checked
+            .iter()
+            .find(|n| n.what == "sex")
+            .expect("the sex line");
+        assert!(sex.reason.contains("female equations"), "{}", sex.reason);
+        assert!(
+            a.not_checked
+                .iter()
+                .any(|n| n.drug == "citalopram" && n.reason.contains("sex (recorded as unknown)")),
+            "{:?}",
+            a.not_checked
+        );
     }
 }

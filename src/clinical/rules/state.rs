@@ -190,7 +190,11 @@ fn conditions(ctx: &Context<'_>, when: &When, r: &Resolved<'_>, e: &mut Eval) {
         "",
     );
     if let Some(sex) = when.sex {
-        e.flag(p.sex == sex, format!("sex {}", p.sex));
+        if p.sex.is_known() {
+            e.flag(p.sex == sex, format!("sex {}", p.sex));
+        } else {
+            e.missing_once(format!("sex (recorded as {})", p.sex));
+        }
     }
     if when.pregnant == Some(true) {
         let (pregnant, why) = from_state_or_condition(ctx, p.pregnant, condition::pregnancy);

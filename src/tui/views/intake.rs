@@ -54,7 +54,7 @@ fn field(key: impl Into<String>, label: &str, unit: &str, kind: Kind) -> Field {
 }
 
 const YES_NO: &[&str] = &["", "yes", "no"];
-const SEX: &[&str] = &["", "female", "male"];
+const SEX: &[&str] = &["", "female", "male", "other", "unknown"];
 const ALLERGY_SEVERITY: &[&str] = &["", "mild", "moderate", "severe", "anaphylaxis"];
 
 /// What letters typed into a choice field mean.
