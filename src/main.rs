@@ -55,6 +55,10 @@ enum Command {
         /// Require `Authorization: Bearer TOKEN` on every request.
         #[arg(long, env = "RXGUIDE_SERVE_TOKEN", hide_env_values = true)]
         token: Option<String>,
+        /// A browser origin allowed to call the service (repeatable, e.g.
+        /// https://sandbox.cds-hooks.org); none given: any origin.
+        #[arg(long = "allow-origin", value_name = "ORIGIN")]
+        allow_origin: Vec<String>,
         /// Add the model's grounded answer as an info card (flags never depend on it).
         #[arg(long)]
         with_llm: bool,
@@ -399,6 +403,7 @@ fn main() -> ExitCode {
         Some(Command::Serve {
             bind,
             token,
+            allow_origin,
             with_llm,
             llm_budget_secs,
             llm_max_tokens,
@@ -407,6 +412,7 @@ fn main() -> ExitCode {
             &global,
             &bind,
             token,
+            allow_origin,
             with_llm.then_some(cli::serve::WithLlm {
                 backend: &backend,
                 budget_secs: llm_budget_secs,

@@ -11,6 +11,11 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
+/// The element an OperationOutcome error names.
+fn field(v: &Value) -> Option<&str> {
+    v.pointer("/issue/0/expression/0").and_then(Value::as_str)
+}
+
 fn kb() -> Arc<Kb> {
     static KB: OnceLock<Arc<Kb>> = OnceLock::new();
     KB.get_or_init(|| {
@@ -197,10 +202,10 @@ async fn bad_input_is_400_naming_the_field() {
         .expect("answers");
     assert_eq!(r.status().as_u16(), 400);
     let v: Value = r.json().await.expect("json error body");
-    assert_eq!(v["field"], "body");
+    assert_eq!(field(&v), Some("body"), "{v}");
     assert!(
-        v["error"]
-            .as_str()
+        v.pointer("/issue/0/diagnostics")
+            .and_then(Value::as_str)
             .is_some_and(|e| e.contains("not valid JSON")),
         "{v}"
     );
@@ -211,13 +216,13 @@ async fn bad_input_is_400_naming_the_field() {
         .expect("object")
         .remove("context");
     let (status, v) = post(&client, addr, &no_context).await;
-    assert_eq!((status, v["field"].as_str()), (400, Some("context")), "{v}");
+    assert_eq!((status, field(&v)), (400, Some("context")), "{v}");
 
     let mut no_orders = warfarin_ibuprofen_request();
     no_orders["context"]["draftOrders"]["entry"] = json!([]);
     let (status, v) = post(&client, addr, &no_orders).await;
     assert_eq!(
-        (status, v["field"].as_str()),
+        (status, field(&v)),
         (400, Some("context.draftOrders")),
         "{v}"
     );
@@ -228,27 +233,23 @@ async fn bad_input_is_400_naming_the_field() {
         .expect("object")
         .remove("patient");
     let (status, v) = post(&client, addr, &no_patient).await;
-    assert_eq!(
-        (status, v["field"].as_str()),
-        (400, Some("prefetch.patient")),
-        "{v}"
-    );
+    // Required prefetch missing: 412 (CDS Hooks 2.0), as an OperationOutcome.
+    assert_eq!((status, field(&v)), (412, Some("prefetch.patient")), "{v}");
+    assert_eq!(v["resourceType"], "OperationOutcome", "{v}");
 
     let mut bad_value = warfarin_ibuprofen_request();
     bad_value["prefetch"]["observations"]["entry"][0]["resource"]["valueQuantity"]["value"] =
         json!("eighty");
     let (status, v) = post(&client, addr, &bad_value).await;
     assert_eq!(status, 400, "{v}");
-    assert_eq!(v["field"], "Observation/w.valueQuantity.value", "{v}");
+    assert_eq!(field(&v), Some("Observation/w.valueQuantity.value"), "{v}");
 
     let mut out_of_range = warfarin_ibuprofen_request();
     out_of_range["prefetch"]["patient"]["birthDate"] = json!("1850-01-01");
     let (status, v) = post(&client, addr, &out_of_range).await;
     assert_eq!(status, 400, "{v}");
     assert!(
-        v["field"]
-            .as_str()
-            .is_some_and(|f| f.contains("Patient/pat-1 birthDate")),
+        field(&v).is_some_and(|f| f.contains("Patient/pat-1 birthDate")),
         "{v}"
     );
 }
@@ -280,7 +281,7 @@ async fn bearer_token_is_checked() {
     assert_eq!(r.status().as_u16(), 401);
     assert!(r.headers().contains_key("www-authenticate"));
     let v: Value = r.json().await.expect("json");
-    assert_eq!(v["field"], "Authorization");
+    assert_eq!(field(&v), Some("Authorization"), "{v}");
     let r = client
         .get(&url)
         .bearer_auth("wrong")
@@ -470,4 +471,129 @@ async fn half_sent_headers_and_connection_floods_are_cut_off() {
         .await
         .expect("served");
     assert_eq!(r.status(), 200);
+}
+
+/// Issue 14, part 6: what a browser-based EHR and the CDS Hooks sandbox
+/// need, and what they send.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cors_prefetch_gaps_sandbox_references_and_patient_mismatch() {
+    let addr = start(ServeConfig {
+        token: Some("s3cret".into()),
+        allowed_origins: vec!["https://sandbox.cds-hooks.org".into()],
+        ..ServeConfig::default()
+    })
+    .await;
+    let client = reqwest::Client::new();
+    // A preflight carries no token and is answered before authentication.
+    let r = client
+        .request(reqwest::Method::OPTIONS, service_url(addr))
+        .header("origin", "https://sandbox.cds-hooks.org")
+        .header("access-control-request-method", "POST")
+        .header(
+            "access-control-request-headers",
+            "authorization, content-type",
+        )
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(r.status().as_u16(), 204);
+    let h = r.headers();
+    assert_eq!(
+        h["access-control-allow-origin"],
+        "https://sandbox.cds-hooks.org"
+    );
+    assert!(h["access-control-allow-methods"]
+        .to_str()
+        .unwrap_or("")
+        .contains("POST"));
+    assert!(h["access-control-allow-headers"]
+        .to_str()
+        .unwrap_or("")
+        .contains("Authorization"));
+    // Another origin gets no CORS header: the browser refuses it.
+    let r = client
+        .get(format!("http://{addr}/cds-services"))
+        .header("origin", "https://evil.example")
+        .bearer_auth("s3cret")
+        .send()
+        .await
+        .expect("answers");
+    assert!(!r.headers().contains_key("access-control-allow-origin"));
+
+    // The sandbox's shape: the record references the patient by urn:uuid,
+    // which nothing in the request resolves; conditions prefetch is null.
+    let mut req = warfarin_ibuprofen_request();
+    req["prefetch"]["medications"]["entry"][0]["resource"]["subject"]["reference"] =
+        json!("urn:uuid:8a4ec7a4-3c1b-4cf2-9a8e-1e0c4c0f6b11");
+    let r = client
+        .post(service_url(addr))
+        .header("origin", "https://sandbox.cds-hooks.org")
+        .bearer_auth("s3cret")
+        .json(&req)
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(
+        r.headers()["access-control-allow-origin"],
+        "https://sandbox.cds-hooks.org"
+    );
+    let v: Value = r.json().await.expect("json");
+    let cards = v["cards"].as_array().expect("cards");
+    assert!(
+        cards.iter().any(|c| c["indicator"] == "critical"
+            && c["summary"].as_str().unwrap_or("").contains("warfarin")),
+        "the warfarin + ibuprofen interaction survives the urn:uuid reference: {v}"
+    );
+    let gap = cards
+        .iter()
+        .find(|c| {
+            c["indicator"] == "warning"
+                && c["detail"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains("prefetch.conditions is null")
+        })
+        .expect("a warning card names the null prefetch");
+    assert!(
+        gap["detail"]
+            .as_str()
+            .unwrap_or("")
+            .contains("drug-disease"),
+        "{gap}"
+    );
+    // CDS Hooks forbids an empty actions array.
+    for c in cards {
+        for s in c["suggestions"].as_array().into_iter().flatten() {
+            assert!(
+                s.get("actions")
+                    .is_none_or(|a| a.as_array().is_some_and(|a| !a.is_empty())),
+                "{s}"
+            );
+        }
+    }
+
+    // A hook about one patient with another's prefetch is said loudly.
+    let mut other = warfarin_ibuprofen_request();
+    other["context"]["patientId"] = json!("pat-2");
+    let r = client
+        .post(service_url(addr))
+        .bearer_auth("s3cret")
+        .json(&other)
+        .send()
+        .await
+        .expect("answers");
+    let v: Value = r.json().await.expect("json");
+    assert!(
+        v["cards"]
+            .as_array()
+            .expect("cards")
+            .iter()
+            .any(|c| c["indicator"] == "warning"
+                && c["detail"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains("may be the wrong patient")),
+        "{v}"
+    );
 }

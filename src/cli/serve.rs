@@ -18,6 +18,7 @@ pub fn run(
     global: &Global,
     bind: &str,
     token: Option<String>,
+    allowed_origins: Vec<String>,
     with_llm: Option<WithLlm<'_>>,
 ) -> anyhow::Result<i32> {
     let addr: SocketAddr = match bind.parse() {
@@ -37,6 +38,7 @@ pub fn run(
     let kb = Arc::new(kb);
     let mut config = ServeConfig {
         token,
+        allowed_origins,
         ..ServeConfig::default()
     };
     if let Some(w) = with_llm {

@@ -41,6 +41,13 @@ impl ImportReport {
     }
 }
 
+/// Whose a reference is (see `Build::whose`).
+enum Whose {
+    This,
+    Other,
+    Unresolved,
+}
+
 /// Options of an import.
 #[derive(Debug, Clone)]
 pub struct ImportOptions {
@@ -485,6 +492,8 @@ struct Build<'a> {
     index: HashMap<String, usize>,
     patient_keys: Vec<String>,
     patient_id: Option<String>,
+    /// The `fullUrl` of every entry of the input.
+    full_urls: Vec<String>,
 }
 
 impl<'a> Build<'a> {
@@ -511,10 +520,16 @@ impl<'a> Build<'a> {
             index,
             patient_keys: Vec::new(),
             patient_id: None,
+            full_urls: Vec::new(),
         }
     }
 
     fn run(mut self) -> Result<Built, FhirError> {
+        self.full_urls = self
+            .entries
+            .iter()
+            .filter_map(|e| e.full_url.clone())
+            .collect();
         self.patient()?;
         let entries = std::mem::take(&mut self.entries);
         let mut observations = Vec::new();
@@ -598,21 +613,43 @@ impl<'a> Build<'a> {
         }
     }
 
-    fn same_patient(&self, r: Option<&Reference>) -> bool {
+    /// Whose a reference is: this patient's (by `Patient/id`, an absolute
+    /// URL ending in it, or the Patient's `fullUrl`), another's (another
+    /// Patient id, or the `fullUrl` of another entry), or unresolved (a
+    /// `urn:uuid:` or URL that nothing in the input carries, as the CDS
+    /// Hooks sandbox sends): read as this patient's, the only one, and said.
+    fn whose(&self, r: Option<&Reference>) -> Whose {
         let Some(reference) = r.and_then(|r| r.reference.as_deref()) else {
-            return true;
+            return Whose::This;
         };
         let Some(id) = &self.patient_id else {
-            return true;
+            return Whose::This;
         };
-        self.patient_keys.iter().any(|k| k == reference)
+        if self.patient_keys.iter().any(|k| k == reference)
             || reference.ends_with(&format!("/Patient/{id}"))
             || reference == format!("Patient/{id}")
+        {
+            return Whose::This;
+        }
+        let names_a_patient = reference.starts_with("Patient/") || reference.contains("/Patient/");
+        if names_a_patient || self.full_urls.iter().any(|u| u == reference) {
+            Whose::Other
+        } else {
+            Whose::Unresolved
+        }
     }
 
     fn other_patient(&mut self, e: &Entry, r: Option<&Reference>) -> bool {
-        if self.same_patient(r) {
-            return false;
+        match self.whose(r) {
+            Whose::This => return false,
+            Whose::Unresolved => {
+                let reference = r.and_then(|r| r.reference.clone()).unwrap_or_default();
+                self.report.push(format!(
+                    "references to the patient as \"{reference}\" resolve to nothing in the input: read as the input's Patient (the only one)"
+                ));
+                return false;
+            }
+            Whose::Other => {}
         }
         let reference = r.and_then(|r| r.reference.clone()).unwrap_or_default();
         self.report.push(format!(

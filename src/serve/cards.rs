@@ -105,11 +105,12 @@ pub fn flag_card(f: &Flag, kb: &Kb) -> Value {
         "source": source,
     });
     if !f.suggestion.is_empty() {
+        // No `actions`: CDS Hooks forbids an empty array, and rxguide does
+        // not yet write the orders a suggestion would create or delete.
         card["suggestions"] = json!([{
             "label": plain(&f.suggestion),
             "uuid": uuid_v4(),
             "isRecommended": false,
-            "actions": [],
         }]);
         card["selectionBehavior"] = Value::from("at-most-one");
     }
@@ -237,17 +238,35 @@ pub fn note_card(note: &crate::note::Note) -> Option<Value> {
     Some(kb_info_card(&summary, detail))
 }
 
-/// Every card for an assessment: the flags, most serious first, then the
-/// pharmacist's note and what could not be checked.
-pub fn cards(
-    a: &Assessment,
-    kb: &Kb,
-    note: &crate::note::Note,
-    not_imported: &[String],
-) -> Vec<Value> {
+/// The warning card for parts of the record the EHR did not send (a
+/// prefetch missing, `null` or an OperationOutcome) or a request about
+/// another patient: each line says what went unchecked. `None` when the
+/// record is whole.
+pub fn record_gaps_card(lines: &[String]) -> Option<Value> {
+    let first = lines.first()?;
+    let mut detail = String::from(
+        "**Part of the record was not sent**; silence below does not mean these were checked:\n\n",
+    );
+    for l in lines {
+        detail.push_str(&format!("- {}\n", md(l)));
+    }
+    let summary = match lines.len() {
+        1 => format!("rxguide: {}", plain(first)),
+        n => format!("rxguide: {n} parts of the record missing; checks not done"),
+    };
+    let mut card = kb_info_card(&summary, detail);
+    card["indicator"] = Value::from("warning");
+    Some(card)
+}
+
+/// Every card for an assessment: the flags, most serious first, then what
+/// the EHR did not send, the pharmacist's note and what could not be
+/// checked.
+pub fn cards(a: &Assessment, kb: &Kb, note: &crate::note::Note, gaps: &super::Gaps) -> Vec<Value> {
     let mut out: Vec<Value> = a.flags.iter().map(|f| flag_card(f, kb)).collect();
+    out.extend(record_gaps_card(&gaps.record));
     out.extend(note_card(note));
-    out.extend(gaps_card(a, not_imported));
+    out.extend(gaps_card(a, &gaps.not_imported));
     out
 }
 

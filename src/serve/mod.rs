@@ -8,10 +8,15 @@
 //! The request is imported with [`crate::fhir::Importer`] (draft orders
 //! are the proposed drugs; prefetch is the record), validated like a case
 //! file, assessed with [`crate::pipeline::assess`], and answered with one
-//! card per flag ([`cards`]). Bad input is a 400 with a JSON body
-//! `{"error": ..., "field": ...}`; bodies over the limit get 413; with a
-//! token configured, requests without `Authorization: Bearer <token>` get
-//! 401. The knowledge base is opened once and shared.
+//! card per flag ([`cards`]). Every error is a FHIR `OperationOutcome`
+//! naming the element in `issue[0].expression`: bad input 400, a missing
+//! patient prefetch 412 (rxguide does not query the FHIR server), bodies
+//! over the limit 413, and with a token configured, requests without
+//! `Authorization: Bearer <token>` 401. A prefetch the EHR sent as `null`,
+//! as an OperationOutcome or not at all is named on a warning card with
+//! what it left unchecked. Browsers may call it from other origins (CORS,
+//! [`ServeConfig::allowed_origins`]). The knowledge base is opened once
+//! and shared.
 
 pub mod cards;
 
@@ -48,6 +53,10 @@ pub struct ServeConfig {
     pub timeout: Duration,
     /// `--with-llm`: add the grounded answer as an info card.
     pub llm: Option<LlmCard>,
+    /// Origins a browser may call from (`--allow-origin`); empty: any
+    /// origin (`*`). Authentication is by bearer token, never by cookie,
+    /// so no credentials are allowed either way.
+    pub allowed_origins: Vec<String>,
 }
 
 /// The model that writes the optional advice card, and its time budget
@@ -76,6 +85,7 @@ impl Default for ServeConfig {
             body_limit: DEFAULT_BODY_LIMIT,
             timeout: DEFAULT_TIMEOUT,
             llm: None,
+            allowed_origins: Vec::new(),
         }
     }
 }
@@ -84,6 +94,7 @@ struct AppState {
     kb: Arc<Kb>,
     token: Option<String>,
     llm: Option<LlmCard>,
+    allowed_origins: Vec<String>,
 }
 
 /// A 4xx/5xx answer with a JSON body naming the field.
@@ -110,13 +121,34 @@ impl From<FhirError> for ApiError {
     }
 }
 
+impl ApiError {
+    /// The body: an OperationOutcome with one issue (FHIR R4 issue-type
+    /// codes).
+    pub fn outcome(&self) -> Value {
+        let code = match self.status {
+            StatusCode::UNAUTHORIZED => "login",
+            StatusCode::NOT_FOUND => "not-found",
+            StatusCode::PRECONDITION_FAILED => "required",
+            StatusCode::PAYLOAD_TOO_LARGE => "too-costly",
+            StatusCode::REQUEST_TIMEOUT => "timeout",
+            s if s.is_server_error() => "exception",
+            _ => "invalid",
+        };
+        let mut issue = json!({
+            "severity": "error",
+            "code": code,
+            "diagnostics": self.error,
+        });
+        if !self.field.is_empty() {
+            issue["expression"] = json!([self.field]);
+        }
+        json!({ "resourceType": "OperationOutcome", "issue": [issue] })
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut r = (
-            self.status,
-            Json(json!({ "error": self.error, "field": self.field })),
-        )
-            .into_response();
+        let mut r = (self.status, Json(self.outcome())).into_response();
         if self.status == StatusCode::UNAUTHORIZED {
             r.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
@@ -133,6 +165,7 @@ pub fn router(kb: Arc<Kb>, config: &ServeConfig) -> Router {
         kb,
         token: config.token.clone().filter(|t| !t.is_empty()),
         llm: config.llm.clone(),
+        allowed_origins: config.allowed_origins.clone(),
     });
     Router::new()
         .route("/cds-services", get(discovery))
@@ -144,7 +177,62 @@ pub fn router(kb: Arc<Kb>, config: &ServeConfig) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             config.timeout,
         ))
+        // outermost: a browser's preflight carries no token
+        .layer(middleware::from_fn_with_state(state.clone(), cors))
         .with_state(state)
+}
+
+/// CORS for browser-based EHRs and the CDS Hooks sandbox: a preflight
+/// (`OPTIONS` with `Access-Control-Request-Method`) is answered here,
+/// before authentication; every other answer to an allowed origin says it
+/// may be read. An origin not allowed gets no CORS headers, so the browser
+/// refuses it.
+async fn cors(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+    let origin = req
+        .headers()
+        .get(header::ORIGIN)
+        .and_then(|o| o.to_str().ok())
+        .map(str::to_string);
+    let allowed = origin.as_deref().and_then(|o| {
+        if state.allowed_origins.is_empty() {
+            Some("*".to_string())
+        } else {
+            state
+                .allowed_origins
+                .iter()
+                .any(|a| a.trim_end_matches('/') == o)
+                .then(|| o.to_string())
+        }
+    });
+    let preflight = req.method() == axum::http::Method::OPTIONS
+        && req
+            .headers()
+            .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
+    let mut r = if preflight {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        next.run(req).await
+    };
+    if let Some(a) = allowed.and_then(|a| HeaderValue::from_str(&a).ok()) {
+        let h = r.headers_mut();
+        h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, a);
+        h.insert(header::VARY, HeaderValue::from_static("Origin"));
+        if preflight {
+            h.insert(
+                header::ACCESS_CONTROL_ALLOW_METHODS,
+                HeaderValue::from_static("GET, POST, OPTIONS"),
+            );
+            h.insert(
+                header::ACCESS_CONTROL_ALLOW_HEADERS,
+                HeaderValue::from_static("Authorization, Content-Type"),
+            );
+            h.insert(
+                header::ACCESS_CONTROL_MAX_AGE,
+                HeaderValue::from_static("600"),
+            );
+        }
+    }
+    r
 }
 
 async fn not_found() -> ApiError {
@@ -261,16 +349,15 @@ async fn prescribe(
     let kb = state.kb.clone();
     // The import and the rules are CPU work: keep them off the async
     // workers.
-    let (assessment, not_imported) =
-        tokio::task::spawn_blocking(move || assess_request(&kb, request))
-            .await
-            .map_err(|e| ApiError {
-                status: StatusCode::INTERNAL_SERVER_ERROR,
-                field: "".into(),
-                error: format!("the assessment failed: {e}"),
-            })??;
+    let (assessment, gaps) = tokio::task::spawn_blocking(move || assess_request(&kb, request))
+        .await
+        .map_err(|e| ApiError {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            field: "".into(),
+            error: format!("the assessment failed: {e}"),
+        })??;
     let note = crate::note::write(&state.kb, &assessment);
-    let mut cards = cards::cards(&assessment, &state.kb, &note, &not_imported);
+    let mut cards = cards::cards(&assessment, &state.kb, &note, &gaps);
     if let Some(llm) = &state.llm {
         cards.push(advice_card(llm, &assessment, &state.kb, &note).await);
     }
@@ -309,9 +396,9 @@ async fn advice_card(
 
 /// Answers one hook request (already parsed JSON) with `{"cards": [...]}`.
 pub fn answer(kb: &Kb, request: Value) -> Result<Value, ApiError> {
-    let (assessment, not_imported) = assess_request(kb, request)?;
+    let (assessment, gaps) = assess_request(kb, request)?;
     let note = crate::note::write(kb, &assessment);
-    Ok(json!({ "cards": cards::cards(&assessment, kb, &note, &not_imported) }))
+    Ok(json!({ "cards": cards::cards(&assessment, kb, &note, &gaps) }))
 }
 
 /// Imports and assesses one hook request: the assessment and what was not
@@ -319,7 +406,7 @@ pub fn answer(kb: &Kb, request: Value) -> Result<Value, ApiError> {
 pub fn assess_request(
     kb: &Kb,
     request: Value,
-) -> Result<(crate::pipeline::Assessment, Vec<String>), ApiError> {
+) -> Result<(crate::pipeline::Assessment, Gaps), ApiError> {
     let Value::Object(mut request) = request else {
         return Err(ApiError::bad(
             "body",
@@ -384,17 +471,56 @@ pub fn assess_request(
         Some(Value::Null) | None => serde_json::Map::new(),
         Some(_) => return Err(ApiError::bad("prefetch", "must be an object")),
     };
-    if !prefetch.get("patient").is_some_and(Value::is_object) {
-        return Err(ApiError::bad(
-            "prefetch.patient",
-            "required: the Patient resource (rxguide does not query the FHIR server)",
-        ));
+    let patient = prefetch
+        .get("patient")
+        .filter(|p| p.get("resourceType").and_then(Value::as_str) == Some("Patient"));
+    let Some(patient) = patient else {
+        return Err(ApiError {
+            status: StatusCode::PRECONDITION_FAILED,
+            field: "prefetch.patient".into(),
+            error: "required: the Patient resource (prefetch template `patient`); rxguide does not query the FHIR server".into(),
+        });
+    };
+    let mut gaps = Vec::new();
+    let patient_id = patient
+        .get("id")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let context_id = context.get("patientId").and_then(Value::as_str);
+    if let (Some(c), Some(p)) = (context_id, patient_id.as_deref()) {
+        if c != p {
+            gaps.push(format!(
+                "context.patientId is \"{c}\" but the prefetched Patient is \"{p}\": every check below is about the prefetched record, which may be the wrong patient"
+            ));
+        }
+    }
+    for (key, what) in PREFETCH_GAPS {
+        match prefetch.get(key) {
+            None => gaps.push(format!("prefetch.{key} was not sent: {what}")),
+            Some(Value::Null) => gaps.push(format!(
+                "prefetch.{key} is null (the EHR could not fetch it): {what}"
+            )),
+            Some(v)
+                if v.get("resourceType").and_then(Value::as_str) == Some("OperationOutcome") =>
+            {
+                let why = v
+                    .pointer("/issue/0/diagnostics")
+                    .and_then(Value::as_str)
+                    .unwrap_or("no diagnostics");
+                gaps.push(format!(
+                    "prefetch.{key} is an OperationOutcome ({}): {what}",
+                    crate::vocab::text::visible_line(why)
+                ));
+            }
+            Some(_) => {}
+        }
     }
     let mut importer = Importer::new();
     importer.add(draft, Role::DraftOrders, "context.draftOrders")?;
     for (key, value) in prefetch {
         match value {
             Value::Null => {}
+            v if v.get("resourceType").and_then(Value::as_str) == Some("OperationOutcome") => {}
             v @ Value::Object(_) => importer.add(v, Role::Record, &format!("prefetch.{key}"))?,
             _ => {
                 return Err(ApiError::bad(
@@ -404,13 +530,45 @@ pub fn assess_request(
             }
         }
     }
-    let id = context
-        .get("patientId")
-        .and_then(Value::as_str)
-        .unwrap_or("cds-hooks")
-        .to_string();
+    let id = context_id.unwrap_or("cds-hooks").to_string();
     let (case, report) = importer.finish(&ImportOptions::new(id))?;
-    Ok((assess(kb, &case), report.not_imported))
+    Ok((
+        assess(kb, &case),
+        Gaps {
+            record: gaps,
+            not_imported: report.not_imported,
+        },
+    ))
+}
+
+/// The record's prefetch keys besides `patient`, and what goes unchecked
+/// when the EHR does not send one.
+const PREFETCH_GAPS: [(&str, &str); 4] = [
+    (
+        "medications",
+        "the current medicines are unknown, so interactions and duplicate therapy with them were NOT checked",
+    ),
+    (
+        "allergies",
+        "allergies are unknown, so allergy and cross-reactivity checks were NOT done",
+    ),
+    (
+        "conditions",
+        "conditions are unknown, so drug-disease, pregnancy-by-condition and liver-disease checks were NOT done",
+    ),
+    (
+        "observations",
+        "weight and labs are unknown, so renal, hepatic, lab and weight-based dose checks were NOT done",
+    ),
+];
+
+/// What a request left unchecked beyond the rules' own "not checked":
+/// prefetch the EHR did not send (said loudly), and what was imported but
+/// not used.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Gaps {
+    pub record: Vec<String>,
+    pub not_imported: Vec<String>,
 }
 
 /// Limits on connections, apart from the per-request ones of
