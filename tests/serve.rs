@@ -597,3 +597,132 @@ async fn cors_prefetch_gaps_sandbox_references_and_patient_mismatch() {
         "{v}"
     );
 }
+
+/// The browser engine, or None (skip) when it is not installed here;
+/// CI installs Debian's chromium and sets RXGUIDE_REQUIRE_CHROMIUM.
+fn chromium() -> Option<String> {
+    let required = std::env::var_os("RXGUIDE_REQUIRE_CHROMIUM").is_some();
+    let found = ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|b| {
+            Command::new(b)
+                .arg("--version")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        });
+    if found.is_none() {
+        assert!(
+            !required,
+            "RXGUIDE_REQUIRE_CHROMIUM is set but no chromium is installed"
+        );
+        eprintln!("skipping: no chromium (apt-get install chromium)");
+    }
+    found.map(str::to_string)
+}
+
+/// A page on `page_origin`'s port that calls the service at `service`
+/// with fetch(), as the CDS Hooks sandbox does from its own origin, and
+/// writes what it got into the document.
+async fn page_server(service: String, request: Value) -> SocketAddr {
+    let html = format!(
+        r#"<!doctype html><html><body><pre id="out">pending</pre><script>
+(async () => {{
+  const out = document.getElementById('out');
+  try {{
+    const r = await fetch({service:?}, {{
+      method: 'POST',
+      headers: {{ 'Content-Type': 'application/json', 'Authorization': 'Bearer s3cret' }},
+      body: JSON.stringify({request})
+    }});
+    const v = await r.json();
+    out.textContent = 'STATUS ' + r.status + ' CARDS ' +
+      v.cards.map(c => c.indicator + ': ' + c.summary).join(' | ');
+  }} catch (e) {{
+    out.textContent = 'BLOCKED ' + e;
+  }}
+}})();
+</script></body></html>"#
+    );
+    let app = axum::Router::new().route(
+        "/page.html",
+        axum::routing::get(move || {
+            let html = html.clone();
+            async move { axum::response::Html(html) }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("binds");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    addr
+}
+
+/// Loads `url` in headless chromium and returns the document it ends with.
+async fn dump_dom(browser: String, url: String) -> String {
+    tokio::task::spawn_blocking(move || {
+        let profile = tempfile::tempdir().expect("profile dir");
+        let out = Command::new(browser)
+            .args([
+                "--headless=new",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-first-run",
+                "--virtual-time-budget=15000",
+                &format!("--user-data-dir={}", profile.path().display()),
+                "--dump-dom",
+                &url,
+            ])
+            .stderr(Stdio::null())
+            .output()
+            .expect("chromium runs");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    })
+    .await
+    .expect("joins")
+}
+
+/// Issue 14, part 6, "done means": a real browser engine calls the service
+/// from another origin (preflight, bearer token, JSON body), as the CDS
+/// Hooks sandbox does; an origin not allowed is refused by the browser.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_browser_on_another_origin_calls_the_service() {
+    let Some(browser) = chromium() else {
+        return;
+    };
+    // The service allows one page origin; pages are served on their own ports.
+    let service_listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("binds");
+    let service_addr = service_listener.local_addr().expect("addr");
+    let url = service_url(service_addr);
+    let good = page_server(url.clone(), warfarin_ibuprofen_request()).await;
+    let bad = page_server(url, warfarin_ibuprofen_request()).await;
+    let app = router(
+        kb(),
+        &ServeConfig {
+            token: Some("s3cret".into()),
+            allowed_origins: vec![format!("http://{good}")],
+            ..ServeConfig::default()
+        },
+    );
+    tokio::spawn(async move {
+        let _ = serve(service_listener, app).await;
+    });
+
+    let dom = dump_dom(browser.clone(), format!("http://{good}/page.html")).await;
+    assert!(dom.contains("STATUS 200"), "{dom}");
+    assert!(
+        dom.contains("critical: ") && dom.contains("warfarin"),
+        "the interaction card reached the page: {dom}"
+    );
+    let dom = dump_dom(browser, format!("http://{bad}/page.html")).await;
+    assert!(
+        dom.contains("BLOCKED"),
+        "an origin not allowed must be refused: {dom}"
+    );
+}
