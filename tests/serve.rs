@@ -726,3 +726,52 @@ async fn a_browser_on_another_origin_calls_the_service() {
         "an origin not allowed must be refused: {dom}"
     );
 }
+
+/// Issue 14, part 6: `order-select` honours `selections`, and one element
+/// in a shape rxguide cannot read (a `doseAndRate` object, as the HL7
+/// cds-hooks-library order-select example writes it) is skipped and said,
+/// not the whole request refused.
+#[test]
+fn order_select_selections_and_an_odd_dose_element() {
+    let mut req = warfarin_ibuprofen_request();
+    req["hook"] = json!("order-select");
+    req["context"]["selections"] = json!(["MedicationRequest/draft-1"]);
+    req["context"]["draftOrders"]["entry"][0]["resource"]["dosageInstruction"][0]["doseAndRate"] =
+        json!({ "doseQuantity": { "value": 400, "unit": "mg" } });
+    let other = json!({ "resource": {
+        "resourceType": "MedicationRequest", "id": "draft-2", "status": "draft", "intent": "order",
+        "medicationCodeableConcept": { "text": "acetaminophen" },
+        "subject": { "reference": "Patient/pat-1" }
+    }});
+    req["context"]["draftOrders"]["entry"]
+        .as_array_mut()
+        .expect("entries")
+        .push(other);
+    let (a, gaps) = rxguide::serve::assess_request(&kb(), req.clone()).expect("answered");
+    let proposed: Vec<&str> = a.case.proposed.iter().map(|o| o.drug.as_str()).collect();
+    assert_eq!(proposed, ["ibuprofen"]);
+    let current: Vec<&str> = a.case.medications.iter().map(|o| o.drug.as_str()).collect();
+    assert!(
+        current.contains(&"acetaminophen") && current.contains(&"warfarin"),
+        "{current:?}"
+    );
+    assert!(
+        a.flags
+            .iter()
+            .any(|f| f.drugs.contains(&"warfarin".to_string())
+                && f.drugs.contains(&"ibuprofen".to_string())),
+        "{:?}",
+        a.flags
+    );
+    assert!(
+        gaps.not_imported
+            .iter()
+            .any(|l| l.contains("dosageInstruction[0]") && l.contains("doseAndRate")),
+        "{:?}",
+        gaps.not_imported
+    );
+    // Selections that name nothing are refused, naming the field.
+    req["context"]["selections"] = json!(["MedicationRequest/nope"]);
+    let e = rxguide::serve::assess_request(&kb(), req).expect_err("no such selection");
+    assert_eq!(e.field, "context.selections");
+}

@@ -88,6 +88,10 @@ impl ImportOptions {
 pub enum Role {
     Record,
     DraftOrders,
+    /// Draft orders an `order-select` request did not select: written in
+    /// the same session, so checked with the selected ones, but as part of
+    /// the regimen (their own flags are "current").
+    OtherDraftOrders,
 }
 
 #[derive(Debug, Clone)]
@@ -295,6 +299,74 @@ fn typed<T: DeserializeOwned>(e: &Entry) -> Result<T, FhirError> {
         path: err.path().to_string(),
         message: err.inner().to_string(),
     })
+}
+
+/// Elements that refine a resource without being what rxguide reads it
+/// for: one written in a shape it cannot read (a `doseAndRate` object
+/// where FHIR has an array, as the HL7 cds-hooks-library example sends)
+/// is dropped and said, and the rest of the resource is still used. An
+/// odd element anywhere else (a value, a code) still rejects the input,
+/// naming it.
+const SKIPPABLE: &[&str] = &[
+    "dosageInstruction",
+    "dosage",
+    "reaction",
+    "note",
+    "extension",
+    "modifierExtension",
+    "meta",
+    "text",
+    "category",
+    "interpretation",
+    "referenceRange",
+    "dispenseRequest",
+    "substitution",
+];
+
+/// [`typed`], dropping unreadable [`SKIPPABLE`] elements (each said in
+/// `report`) until the resource reads or the error is elsewhere.
+fn typed_lenient<T: DeserializeOwned>(
+    e: &Entry,
+    report: &mut ImportReport,
+) -> Result<T, FhirError> {
+    let mut value = e.resource.clone();
+    loop {
+        let err = match serde_path_to_error::deserialize::<_, T>(&value) {
+            Ok(t) => return Ok(t),
+            Err(err) => err,
+        };
+        let path = err.path().to_string();
+        let head = path.split(['.', '[']).next().unwrap_or("");
+        if !SKIPPABLE.contains(&head) || value.get(head).is_none() {
+            return Err(FhirError::Resource {
+                resource: e.label.clone(),
+                path,
+                message: err.inner().to_string(),
+            });
+        }
+        let index = path[head.len()..]
+            .strip_prefix('[')
+            .and_then(|r| r.split(']').next())
+            .and_then(|i| i.parse::<usize>().ok());
+        let Some(obj) = value.as_object_mut() else {
+            return typed(e);
+        };
+        let dropped = match (obj.get_mut(head), index) {
+            (Some(Value::Array(items)), Some(i)) if i < items.len() => {
+                items.remove(i);
+                format!("{head}[{i}]")
+            }
+            _ => {
+                obj.remove(head);
+                head.to_string()
+            }
+        };
+        report.push(format!(
+            "{} {dropped} (not read: {} at {path}; the rest of the resource is used)",
+            e.label,
+            err.inner()
+        ));
+    }
 }
 
 /// A lab or patient-state observation rxguide reads.
@@ -536,11 +608,20 @@ impl<'a> Build<'a> {
         for e in &entries {
             match e.kind.as_str() {
                 "Patient" | "Medication" => {}
-                "Observation" => observations.push((e, typed::<Observation>(e)?)),
-                "Condition" => self.condition(e, &typed(e)?),
-                "AllergyIntolerance" => self.allergy(e, &typed(e)?),
+                "Observation" => {
+                    observations.push((e, typed_lenient::<Observation>(e, &mut self.report)?))
+                }
+                "Condition" => {
+                    let c = typed_lenient(e, &mut self.report)?;
+                    self.condition(e, &c)
+                }
+                "AllergyIntolerance" => {
+                    let a = typed_lenient(e, &mut self.report)?;
+                    self.allergy(e, &a)
+                }
                 "MedicationStatement" | "MedicationRequest" => {
-                    self.medication(e, &typed(e)?, &entries)?
+                    let m = typed_lenient(e, &mut self.report)?;
+                    self.medication(e, &m, &entries)?
                 }
                 "DetectedIssue" => self.report.push(format!(
                     "{} (flags are recomputed by rxguide, not imported)",
@@ -1143,7 +1224,8 @@ impl<'a> Build<'a> {
         let status = m.status.as_deref().unwrap_or("");
         let intent = m.intent.as_deref().unwrap_or("");
         let is_request = e.kind == "MedicationRequest";
-        let proposed = if is_request && e.role == Role::DraftOrders {
+        let draft = matches!(e.role, Role::DraftOrders | Role::OtherDraftOrders);
+        let proposed = if is_request && draft {
             if matches!(
                 status,
                 "cancelled" | "entered-in-error" | "stopped" | "completed" | "revoked"
@@ -1154,7 +1236,7 @@ impl<'a> Build<'a> {
                 ));
                 return Ok(());
             }
-            true
+            e.role == Role::DraftOrders
         } else if is_request && (matches!(intent, "proposal" | "plan") || status == "draft") {
             if !matches!(status, "active" | "draft" | "") {
                 self.report.push(format!(

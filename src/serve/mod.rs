@@ -413,8 +413,8 @@ pub fn assess_request(
             "must be a JSON object (a CDS Hooks request)",
         ));
     };
-    match request.get("hook") {
-        Some(Value::String(h)) if h == "order-select" || h == "order-sign" => {}
+    let hook = match request.get("hook") {
+        Some(Value::String(h)) if h == "order-select" || h == "order-sign" => h.clone(),
         Some(Value::String(h)) => {
             return Err(ApiError::bad(
                 "hook",
@@ -428,7 +428,7 @@ pub fn assess_request(
                 "required: \"order-select\" or \"order-sign\"",
             ))
         }
-    }
+    };
     let Some(Value::Object(mut context)) = request.remove("context") else {
         return Err(ApiError::bad(
             "context",
@@ -515,8 +515,12 @@ pub fn assess_request(
             Some(_) => {}
         }
     }
+    let (draft, others) = split_selections(&hook, draft, context.get("selections"))?;
     let mut importer = Importer::new();
     importer.add(draft, Role::DraftOrders, "context.draftOrders")?;
+    if let Some(others) = others {
+        importer.add(others, Role::OtherDraftOrders, "context.draftOrders")?;
+    }
     for (key, value) in prefetch {
         match value {
             Value::Null => {}
@@ -539,6 +543,64 @@ pub fn assess_request(
             not_imported: report.not_imported,
         },
     ))
+}
+
+/// `order-select` with `context.selections` ("MedicationRequest/id"):
+/// the selected draft orders are the proposal; the others, written in the
+/// same session, are checked with them as part of the regimen. Without
+/// selections (or for `order-sign`) every draft order is proposed.
+fn split_selections(
+    hook: &str,
+    draft: Value,
+    selections: Option<&Value>,
+) -> Result<(Value, Option<Value>), ApiError> {
+    let Some(selections) = selections.filter(|_| hook == "order-select") else {
+        return Ok((draft, None));
+    };
+    let Some(selected) = selections.as_array().and_then(|a| {
+        a.iter()
+            .map(|v| v.as_str().map(str::to_string))
+            .collect::<Option<Vec<String>>>()
+    }) else {
+        return Err(ApiError::bad(
+            "context.selections",
+            "must be an array of references such as \"MedicationRequest/draft-1\"",
+        ));
+    };
+    let Some(entries) = draft.get("entry").and_then(Value::as_array) else {
+        return Ok((draft, None));
+    };
+    let is_selected = |e: &Value| {
+        let r = e.get("resource").unwrap_or(&Value::Null);
+        let (Some(t), Some(id)) = (
+            r.get("resourceType").and_then(Value::as_str),
+            r.get("id").and_then(Value::as_str),
+        ) else {
+            return false;
+        };
+        let reference = format!("{t}/{id}");
+        selected
+            .iter()
+            .any(|s| s == &reference || s.ends_with(&format!("/{reference}")))
+    };
+    let (chosen, rest): (Vec<Value>, Vec<Value>) =
+        entries.iter().cloned().partition(|e| is_selected(e));
+    if chosen.is_empty() {
+        return Err(ApiError::bad(
+            "context.selections",
+            format!(
+                "names no draft order ({}); accepted: references to MedicationRequests in context.draftOrders",
+                selected.join(", ")
+            ),
+        ));
+    }
+    let bundle = |entry: Vec<Value>| {
+        let mut b = draft.clone();
+        b["entry"] = Value::Array(entry);
+        b
+    };
+    let others = (!rest.is_empty()).then(|| bundle(rest));
+    Ok((bundle(chosen), others))
 }
 
 /// The record's prefetch keys besides `patient`, and what goes unchecked
