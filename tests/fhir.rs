@@ -715,3 +715,77 @@ fn condition_codes_are_kept_and_read() {
     let (again, _) = import_json(&back.to_string(), &opts(&[])).expect("round trip");
     assert_eq!(again.conditions, case.conditions);
 }
+
+/// Issue 14, parts 4 and 7: an unconfirmed allergy is kept, checked and
+/// said to be unconfirmed; verification status and criticality are
+/// exported as the record gave them, never invented; flags carry HL7 v3
+/// ActCode detected-issue codes.
+#[test]
+fn allergy_status_is_kept_as_given_and_issues_carry_act_codes() {
+    let allergy = |extra: serde_json::Value| {
+        let mut a = serde_json::json!({
+            "resourceType": "AllergyIntolerance", "id": "al1",
+            "clinicalStatus": { "coding": [{ "code": "active" }] },
+            "code": { "text": "penicillin" },
+            "patient": { "reference": "Patient/p1" }
+        });
+        if let (Some(o), Some(x)) = (a.as_object_mut(), extra.as_object()) {
+            o.extend(x.clone());
+        }
+        a
+    };
+    let unconfirmed = bundle(
+        serde_json::json!({}),
+        vec![allergy(serde_json::json!({
+            "verificationStatus": { "coding": [{ "code": "unconfirmed" }] },
+            "criticality": "high"
+        }))],
+    )
+    .replace("\"metformin\"", "\"amoxicillin\"");
+    let (case, _) = import_json(&unconfirmed, &opts(&[])).expect("imports");
+    assert_eq!(
+        case.allergies[0].verification.as_deref(),
+        Some("unconfirmed")
+    );
+    let a = assess(kb(), &case);
+    let f = flag(&a.flags, Kind::Allergy).expect("still checked");
+    assert!(f.summary.contains("Unconfirmed"), "{}", f.summary);
+    let out = to_bundle(&a, kb(), as_of());
+    let resources: Vec<&serde_json::Value> = out["entry"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .map(|e| &e["resource"])
+        .collect();
+    let al = resources
+        .iter()
+        .find(|r| r["resourceType"] == "AllergyIntolerance")
+        .expect("allergy exported");
+    assert_eq!(al["verificationStatus"]["coding"][0]["code"], "unconfirmed");
+    assert_eq!(al["criticality"], "high");
+    let issue = resources
+        .iter()
+        .find(|r| r["resourceType"] == "DetectedIssue")
+        .expect("issue");
+    assert_eq!(
+        issue["code"]["coding"][0]["system"],
+        "http://terminology.hl7.org/CodeSystem/v3-ActCode"
+    );
+    assert_eq!(issue["code"]["coding"][0]["code"], "ALGY");
+    // Not given: not invented.
+    let plain = bundle(serde_json::json!({}), vec![allergy(serde_json::json!({}))]);
+    let (case, _) = import_json(&plain, &opts(&[])).expect("imports");
+    let out = to_bundle(&assess(kb(), &case), kb(), as_of());
+    let al = out["entry"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .map(|e| &e["resource"])
+        .find(|r| r["resourceType"] == "AllergyIntolerance")
+        .expect("allergy exported")
+        .clone();
+    assert!(
+        al.get("verificationStatus").is_none() && al.get("criticality").is_none(),
+        "{al}"
+    );
+}

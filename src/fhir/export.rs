@@ -283,12 +283,17 @@ pub fn to_bundle(a: &Assessment, kb: &Kb, as_of: NaiveDate) -> Value {
             "resourceType": "AllergyIntolerance",
             "clinicalStatus": { "coding": [{
                 "system": "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical", "code": "active" }] },
-            "verificationStatus": { "coding": [{
-                "system": "http://terminology.hl7.org/CodeSystem/allergyintolerance-verification", "code": "confirmed" }] },
             "code": { "text": al.substance },
-            "criticality": if al.is_severe() { "high" } else { "low" },
             "patient": { "reference": w.patient_ref },
         });
+        // As the record gave them; never invented.
+        if let Some(v) = &al.verification {
+            r["verificationStatus"] = json!({ "coding": [{
+                "system": "http://terminology.hl7.org/CodeSystem/allergyintolerance-verification", "code": v }] });
+        }
+        if let Some(c) = &al.criticality {
+            r["criticality"] = Value::from(c.as_str());
+        }
         if let Some(s) = al.severity {
             r["extension"] =
                 json!([{ "url": EXT_ALLERGY_SEVERITY, "valueCode": allergy_severity(s) }]);
@@ -402,10 +407,7 @@ fn detected_issue(
     let mut issue = json!({
         "resourceType": "DetectedIssue",
         "status": "final",
-        "code": {
-            "coding": [{ "system": FLAG_KIND_SYSTEM, "code": f.kind.as_str() }],
-            "text": f.kind.as_str(),
-        },
+        "code": issue_code(f.kind),
         "severity": severity_code(f.severity),
         "patient": { "reference": patient_ref },
         "identifiedDateTime": as_of,
@@ -426,6 +428,17 @@ fn detected_issue(
         issue["mitigation"] = json!([{ "action": { "text": f.suggestion } }]);
     }
     issue
+}
+
+/// `DetectedIssue.code`: the HL7 v3 ActCode detected-issue code first (what
+/// an EHR reads), then rxguide's own flag kind (what a re-import reads).
+fn issue_code(kind: crate::vocab::Kind) -> Value {
+    let mut coding = Vec::new();
+    if let Some((code, display)) = kind.act_code() {
+        coding.push(json!({ "system": crate::vocab::flag::ACT_CODE_SYSTEM, "code": code, "display": display }));
+    }
+    coding.push(json!({ "system": FLAG_KIND_SYSTEM, "code": kind.as_str() }));
+    json!({ "coding": coding, "text": kind.as_str() })
 }
 
 /// A condition's `code`: its text, and the coding it came with.

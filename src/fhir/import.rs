@@ -1198,10 +1198,25 @@ impl<'a> Build<'a> {
         let i = self.file.allergies.len();
         self.origins
             .set(&format!("allergies[{i}]"), e.label.clone());
+        let verification = a
+            .verification_status
+            .as_ref()
+            .and_then(|v| {
+                ["confirmed", "unconfirmed"]
+                    .into_iter()
+                    .find(|c| v.has_code(c))
+            })
+            .map(str::to_string);
+        let criticality = a
+            .criticality
+            .clone()
+            .filter(|c| crate::intake::ALLERGY_CRITICALITY.contains(&c.as_str()));
         self.file.allergies.push(AllergyFile {
             substance,
             reaction,
             severity,
+            verification,
+            criticality,
         });
     }
 

@@ -142,6 +142,12 @@ pub struct AllergyFile {
     pub reaction: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub severity: Option<String>,
+    /// "confirmed" or "unconfirmed", as the record says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verification: Option<String>,
+    /// "low", "high" or "unable-to-assess", as the record says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub criticality: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -720,10 +726,28 @@ impl CaseFile {
                     }
                 },
             };
+            let mut one_of = |name: &str, value: &Option<String>, accepted: &[&str]| {
+                let v = value
+                    .as_deref()
+                    .map(|v| v.trim().to_lowercase())
+                    .filter(|v| !v.is_empty())?;
+                if accepted.contains(&v.as_str()) {
+                    return Some(v);
+                }
+                errors.push(err(
+                    field(name),
+                    format!("\"{v}\" is not accepted; accepted: {}", accepted.join(", ")),
+                ));
+                None
+            };
+            let verification = one_of("verification", &a.verification, super::ALLERGY_VERIFICATION);
+            let criticality = one_of("criticality", &a.criticality, super::ALLERGY_CRITICALITY);
             out.push(Allergy {
                 substance: a.substance.trim().to_string(),
                 reaction: a.reaction.clone().filter(|r| !r.trim().is_empty()),
                 severity,
+                verification,
+                criticality,
             });
         }
         out
@@ -773,6 +797,8 @@ impl CaseFile {
                 .map(|a| AllergyFile {
                     substance: a.substance.clone(),
                     reaction: a.reaction.clone(),
+                    verification: a.verification.clone(),
+                    criticality: a.criticality.clone(),
                     severity: a.severity.map(|s| {
                         match s {
                             AllergySeverity::Mild => "mild",

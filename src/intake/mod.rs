@@ -95,7 +95,22 @@ pub struct Allergy {
     pub substance: String,
     pub reaction: Option<String>,
     pub severity: Option<AllergySeverity>,
+    /// As the record gave it: "confirmed" or "unconfirmed" (FHIR
+    /// `verificationStatus`); an unconfirmed allergy is checked all the
+    /// same and said to be unconfirmed. `None`: not given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verification: Option<String>,
+    /// As the record gave it: "low", "high" or "unable-to-assess" (FHIR
+    /// `criticality`); `None`: not given, and not invented on export.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub criticality: Option<String>,
 }
+
+/// Accepted `verification` values of an allergy (FHIR R4's, less the two
+/// that mean there is no allergy: refuted, entered-in-error).
+pub const ALLERGY_VERIFICATION: &[&str] = &["confirmed", "unconfirmed"];
+/// Accepted `criticality` values of an allergy (FHIR R4).
+pub const ALLERGY_CRITICALITY: &[&str] = &["low", "high", "unable-to-assess"];
 
 impl Allergy {
     /// Severe when recorded so, or when the reaction text says anaphylaxis.

@@ -21,9 +21,12 @@ pub const LISTS: [(&str, &[&str]); 4] = [
     ("proposed", &["drug", "dose", "frequency", "indication"]),
 ];
 
-/// The hidden field of a condition row that keeps the code an EHR sent
-/// with it (system, code and the text it came with, tab-separated).
-const CODED: &str = "coded";
+/// The hidden field of a list row that keeps what the record said beside
+/// the shown fields (a condition's code; an allergy's verification status
+/// and criticality): the values and the text they came with,
+/// tab-separated. They belong to that text: once it is edited they are
+/// dropped, never carried to another entry.
+const KEPT: &str = "kept";
 
 /// The draft key of creatinine, whose unit the form toggles (mg/dL or
 /// µmol/L, the two case-file fields of its row in the lab table).
@@ -217,6 +220,17 @@ impl Draft {
                 &row_key("allergies", i, "severity"),
                 a.severity.clone().unwrap_or_default(),
             );
+            if a.verification.is_some() || a.criticality.is_some() {
+                d.keep_beside(
+                    "allergies",
+                    i,
+                    &[
+                        a.verification.as_deref().unwrap_or(""),
+                        a.criticality.as_deref().unwrap_or(""),
+                    ],
+                    &a.substance,
+                );
+            }
         }
         set_rows(&mut d, "conditions", file.conditions.len());
         for (i, c) in file.conditions.iter().enumerate() {
@@ -227,12 +241,7 @@ impl Draft {
                 text,
             } = c
             {
-                // Kept beside the row, not shown: the code belongs to the
-                // text it came with, and is dropped once that text is edited.
-                d.set(
-                    &row_key("conditions", i, CODED),
-                    format!("{system}\t{code}\t{text}"),
-                );
+                d.keep_beside("conditions", i, &[system, code], text);
             }
         }
         for list in ["medications", "proposed"] {
@@ -300,6 +309,26 @@ impl Draft {
     }
 
     /// Non-empty entries of a list, with their row numbers in the draft.
+    /// Keeps `values` beside row `i` of `list`, bound to `text` (see
+    /// [`KEPT`]).
+    fn keep_beside(&mut self, list: &str, i: usize, values: &[&str], text: &str) {
+        let mut joined = values.join("\t");
+        joined.push('\t');
+        joined.push_str(text.trim());
+        self.set(&row_key(list, i, KEPT), joined);
+    }
+
+    /// The values kept beside row `i`, if its text is still `text`.
+    fn kept(&self, list: &str, i: usize, text: &str) -> Vec<String> {
+        let kept = self.get(&row_key(list, i, KEPT));
+        match kept.rsplit_once('\t') {
+            Some((values, was)) if was == text.trim() => {
+                values.split('\t').map(str::to_string).collect()
+            }
+            _ => Vec::new(),
+        }
+    }
+
     fn filled(&self, list: &str, fields: &[&str]) -> Vec<usize> {
         (0..self.rows(list))
             .filter(|&i| {
@@ -355,13 +384,20 @@ impl Draft {
         let allergy_rows = self.filled("allergies", &["substance", "reaction", "severity"]);
         let allergies = allergy_rows
             .iter()
-            .map(|&i| AllergyFile {
-                substance: self
+            .map(|&i| {
+                let substance = self
                     .get(&row_key("allergies", i, "substance"))
                     .trim()
-                    .to_string(),
-                reaction: opt(self.get(&row_key("allergies", i, "reaction"))),
-                severity: opt(self.get(&row_key("allergies", i, "severity"))),
+                    .to_string();
+                let kept = self.kept("allergies", i, &substance);
+                let kept_value = |n: usize| kept.get(n).and_then(|v| opt(v));
+                AllergyFile {
+                    reaction: opt(self.get(&row_key("allergies", i, "reaction"))),
+                    severity: opt(self.get(&row_key("allergies", i, "severity"))),
+                    verification: kept_value(0),
+                    criticality: kept_value(1),
+                    substance,
+                }
             })
             .collect();
         map.0.insert("allergies".into(), allergy_rows);
@@ -370,12 +406,11 @@ impl Draft {
             .iter()
             .map(|&i| {
                 let text = self.get(&row_key("conditions", i, "")).trim().to_string();
-                let coded = self.get(&row_key("conditions", i, CODED));
-                match coded.splitn(3, '\t').collect::<Vec<_>>()[..] {
-                    [system, code, was] if was.trim() == text => ConditionFile::Coded {
+                match &self.kept("conditions", i, &text)[..] {
+                    [system, code] => ConditionFile::Coded {
+                        system: Some(system.clone()),
+                        code: Some(code.clone()),
                         text,
-                        system: Some(system.to_string()),
-                        code: Some(code.to_string()),
                     },
                     _ => ConditionFile::Text(text),
                 }
@@ -575,6 +610,29 @@ mod tests {
             "{}",
             e.message
         );
+    }
+
+    /// What the record said beside a row (a condition's code, an allergy's
+    /// verification status and criticality) survives the form, and is
+    /// dropped with the text it belonged to once that is edited.
+    #[test]
+    fn record_values_beside_a_row_survive_until_its_text_is_edited() {
+        let text = "conditions = [{ text = \"CKD stage 4\", system = \"icd-10-cm\", code = \"N18.4\" }]\n[patient]\nage = 70\nsex = \"male\"\n[[allergies]]\nsubstance = \"penicillin\"\nverification = \"unconfirmed\"\ncriticality = \"high\"\n[[proposed]]\ndrug = \"amoxicillin\"\n";
+        let file = crate::intake::case_file::parse_case_file(text).expect("parses");
+        let mut d = Draft::from_case_file(&file);
+        let (back, errors, _) = d.to_case_file();
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(back.conditions, file.conditions);
+        assert_eq!(back.allergies, file.allergies);
+        d.set("conditions[0]", "CKD stage 5");
+        d.set("allergies[0].substance", "cefalexin");
+        let (edited, _, _) = d.to_case_file();
+        assert_eq!(
+            edited.conditions,
+            [ConditionFile::Text("CKD stage 5".into())]
+        );
+        assert_eq!(edited.allergies[0].verification, None);
+        assert_eq!(edited.allergies[0].criticality, None);
     }
 
     #[test]

@@ -74,7 +74,31 @@ impl Kind {
     pub fn parse(s: &str) -> Option<Kind> {
         Kind::ALL.into_iter().find(|k| k.as_str() == s)
     }
+
+    /// The HL7 v3 ActCode detected-issue code of this kind of flag (code,
+    /// display), as FHIR `DetectedIssue.code` takes it; display names as in
+    /// HL7 Terminology's ActCode (DetectedIssueCategory, ConditionDetected
+    /// IssueCode, AgeDetectedIssueCode, DoseHighDetectedIssueCode,
+    /// ObservationDetectedIssueCode value sets). An unknown drug is a gap,
+    /// not a detected issue: none.
+    pub fn act_code(self) -> Option<(&'static str, &'static str)> {
+        Some(match self {
+            Kind::Interaction | Kind::Combination => ("DRUG", "Drug Interaction Alert"),
+            Kind::Allergy => ("ALGY", "Allergy Alert"),
+            Kind::Duplicate => ("DUPTHPY", "Duplicate Therapy Alert"),
+            Kind::Dose => ("DOSEH", "High Dose Alert"),
+            Kind::Beers | Kind::Pediatric => ("AGE", "Age Alert"),
+            Kind::Renal | Kind::Hepatic | Kind::Pregnancy | Kind::Lactation | Kind::Condition => {
+                ("COND", "Condition Alert")
+            }
+            Kind::Lab | Kind::Pharmacogenomic => ("OBSA", "Observation Alert"),
+            Kind::UnknownDrug => return None,
+        })
+    }
 }
+
+/// The FHIR system of [`Kind::act_code`].
+pub const ACT_CODE_SYSTEM: &str = "http://terminology.hl7.org/CodeSystem/v3-ActCode";
 
 impl fmt::Display for Kind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

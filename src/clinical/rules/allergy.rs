@@ -36,11 +36,18 @@ pub fn check(ctx: &Context<'_>, out: &mut Findings) {
             continue;
         };
         let severe = allergy.is_severe();
+        // The record's own verification status, said wherever the allergy is.
+        let unconfirmed = allergy.verification.as_deref() == Some("unconfirmed");
         let reaction = allergy
             .reaction
             .as_deref()
             .map(|r| format!(" ({r})"))
-            .unwrap_or_default();
+            .unwrap_or_default()
+            + if unconfirmed {
+                " (recorded as unconfirmed)"
+            } else {
+                ""
+            };
         // The summary says the fact first; a long reaction text is cut
         // there (kept whole in the inputs) so it cannot push the fact out
         // of a card's one-line summary.
@@ -73,7 +80,10 @@ pub fn check(ctx: &Context<'_>, out: &mut Findings) {
                     severity: Severity::Contraindicated,
                     drugs: vec![ctx.name(p).to_string()],
                     concerns: r.concerns(),
-                    summary: format!("Documented allergy to {substance}: {why}{reaction_short}."),
+                    summary: format!(
+                        "{} allergy to {substance}: {why}{reaction_short}.",
+                        if unconfirmed { "Unconfirmed" } else { "Documented" }
+                    ),
                     detail: "Re-exposure to a drug the patient is allergic to, or to another drug of the same class, risks the same or a worse reaction.".into(),
                     suggestion: "Do not give; choose an agent from an unrelated class, or refer for allergy assessment if the label may be wrong.".into(),
                     sources: vec![DOCUMENTED_SOURCE.into()],
