@@ -59,6 +59,10 @@ enum Command {
         /// https://sandbox.cds-hooks.org); none given: any origin.
         #[arg(long = "allow-origin", value_name = "ORIGIN")]
         allow_origin: Vec<String>,
+        /// Write the stored CDS Hooks feedback (with the cards it names) as
+        /// JSON to FILE (`-`: stdout) and exit, instead of serving.
+        #[arg(long, value_name = "FILE")]
+        export_feedback: Option<PathBuf>,
         /// Add the model's grounded answer as an info card (flags never depend on it).
         #[arg(long)]
         with_llm: bool,
@@ -401,6 +405,10 @@ fn main() -> ExitCode {
             cli::export::run(&global, &case, &fhir, &load.options())
         }
         Some(Command::Serve {
+            export_feedback: Some(to),
+            ..
+        }) => cli::serve::export_feedback(&global, &to),
+        Some(Command::Serve {
             bind,
             token,
             allow_origin,
@@ -408,6 +416,7 @@ fn main() -> ExitCode {
             llm_budget_secs,
             llm_max_tokens,
             backend,
+            export_feedback: None,
         }) => cli::serve::run(
             &global,
             &bind,

@@ -775,3 +775,59 @@ fn order_select_selections_and_an_odd_dose_element() {
     let e = rxguide::serve::assess_request(&kb(), req).expect_err("no such selection");
     assert_eq!(e.field, "context.selections");
 }
+
+/// Issue 14, part 6: `/feedback` (CDS Hooks 2.0) stores what the clinician
+/// did with a card, beside the card, durably.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn feedback_on_a_card_is_stored_with_the_card() {
+    let dir = tempfile::tempdir().expect("dir");
+    let store = Arc::new(rxguide::serve::feedback::FeedbackStore::open(dir.path()).expect("opens"));
+    let addr = start(ServeConfig {
+        feedback: Some(store.clone()),
+        ..ServeConfig::default()
+    })
+    .await;
+    let client = reqwest::Client::new();
+    let (status, v) = post(&client, addr, &warfarin_ibuprofen_request()).await;
+    assert_eq!(status, 200);
+    let card = v["cards"]
+        .as_array()
+        .expect("cards")
+        .iter()
+        .find(|c| c["indicator"] == "critical")
+        .expect("critical card");
+    let uuid = card["uuid"].as_str().expect("uuid");
+    let r = client
+        .post(format!("{}/feedback", service_url(addr)))
+        .json(&json!({ "feedback": [{
+            "card": uuid,
+            "outcome": "overridden",
+            "overrideReason": { "reason": { "code": "patient-aware", "display": "Patient aware of risk" }, "userComment": "3 days only" },
+            "outcomeTimestamp": "2026-12-04T10:00:00Z"
+        }] }))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(r.status().as_u16(), 200);
+    let all = store.feedback();
+    assert_eq!(all.len(), 1, "{all:?}");
+    let text = serde_json::to_string(&all[0]).expect("json");
+    assert!(
+        text.contains("overridden") && text.contains("3 days only"),
+        "{text}"
+    );
+    assert!(
+        text.contains(card["summary"].as_str().expect("summary")),
+        "{text}"
+    );
+    // A bad entry names its field.
+    let r = client
+        .post(format!("{}/feedback", service_url(addr)))
+        .json(&json!({ "feedback": [{ "card": uuid, "outcome": "maybe", "outcomeTimestamp": "2026-12-04T10:00:00Z" }] }))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(r.status().as_u16(), 400);
+    let v: Value = r.json().await.expect("json");
+    assert_eq!(field(&v), Some("feedback[0].outcome"), "{v}");
+}

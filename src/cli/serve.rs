@@ -2,6 +2,7 @@
 //! service of [`crate::serve`].
 
 use super::{Global, EXIT_BAD_INPUT};
+use crate::serve::feedback::FeedbackStore;
 use crate::serve::{router, serve, ServeConfig};
 use anyhow::Context as _;
 use std::net::SocketAddr;
@@ -34,11 +35,19 @@ pub fn run(
             "warning: serving on {addr} (not loopback) without a token; anyone who can reach it can use it (set --token or RXGUIDE_SERVE_TOKEN)"
         );
     }
+    let feedback = match FeedbackStore::open(&global.data_dir()) {
+        Ok(f) => Arc::new(f),
+        Err(e) => {
+            super::print_error(&e);
+            return Ok(EXIT_BAD_INPUT);
+        }
+    };
     let (kb, info) = global.open_kb()?;
     let kb = Arc::new(kb);
     let mut config = ServeConfig {
         token,
         allowed_origins,
+        feedback: Some(feedback),
         ..ServeConfig::default()
     };
     if let Some(w) = with_llm {
@@ -81,5 +90,32 @@ pub fn run(
         serve(listener, router(kb, &config)).await?;
         anyhow::Ok(())
     })?;
+    Ok(0)
+}
+
+/// `rxguide serve --export-feedback FILE`: every stored feedback entry,
+/// with the card it was about, as a JSON array (`-` for stdout; a file is
+/// written 0600).
+pub fn export_feedback(global: &Global, to: &std::path::Path) -> anyhow::Result<i32> {
+    let store = match FeedbackStore::open(&global.data_dir()) {
+        Ok(f) => f,
+        Err(e) => {
+            super::print_error(&e);
+            return Ok(EXIT_BAD_INPUT);
+        }
+    };
+    let all = store.feedback();
+    let text = serde_json::to_string_pretty(&all)? + "\n";
+    if to.as_os_str() == "-" {
+        print!("{text}");
+    } else {
+        crate::session::export::write_private(to, &text)
+            .with_context(|| format!("writing {}", to.display()))?;
+        eprintln!(
+            "rxguide: {} feedback entr(ies) written to {}",
+            all.len(),
+            to.display()
+        );
+    }
     Ok(0)
 }

@@ -19,6 +19,7 @@
 //! and shared.
 
 pub mod cards;
+pub mod feedback;
 
 use crate::fhir::{FhirError, ImportOptions, Importer, Role};
 use crate::kb::Kb;
@@ -57,6 +58,9 @@ pub struct ServeConfig {
     /// origin (`*`). Authentication is by bearer token, never by cookie,
     /// so no credentials are allowed either way.
     pub allowed_origins: Vec<String>,
+    /// Where sent cards and their feedback are kept (`POST
+    /// .../feedback`); `None`: feedback is refused with 501.
+    pub feedback: Option<Arc<feedback::FeedbackStore>>,
 }
 
 /// The model that writes the optional advice card, and its time budget
@@ -86,6 +90,7 @@ impl Default for ServeConfig {
             timeout: DEFAULT_TIMEOUT,
             llm: None,
             allowed_origins: Vec::new(),
+            feedback: None,
         }
     }
 }
@@ -95,6 +100,7 @@ struct AppState {
     token: Option<String>,
     llm: Option<LlmCard>,
     allowed_origins: Vec<String>,
+    feedback: Option<Arc<feedback::FeedbackStore>>,
 }
 
 /// A 4xx/5xx answer with a JSON body naming the field.
@@ -106,7 +112,7 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    fn bad(field: impl Into<String>, error: impl Into<String>) -> ApiError {
+    pub(crate) fn bad(field: impl Into<String>, error: impl Into<String>) -> ApiError {
         ApiError {
             status: StatusCode::BAD_REQUEST,
             field: field.into(),
@@ -166,10 +172,15 @@ pub fn router(kb: Arc<Kb>, config: &ServeConfig) -> Router {
         token: config.token.clone().filter(|t| !t.is_empty()),
         llm: config.llm.clone(),
         allowed_origins: config.allowed_origins.clone(),
+        feedback: config.feedback.clone(),
     });
     Router::new()
         .route("/cds-services", get(discovery))
         .route(&format!("/cds-services/{SERVICE_ID}"), post(prescribe))
+        .route(
+            &format!("/cds-services/{SERVICE_ID}/feedback"),
+            post(receive_feedback),
+        )
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), auth))
         .layer(DefaultBodyLimit::max(config.body_limit))
@@ -326,26 +337,7 @@ async fn prescribe(
     State(state): State<Arc<AppState>>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let body = body.map_err(|r| ApiError {
-        status: r.status(),
-        field: "body".into(),
-        error: r.body_text(),
-    })?;
-    let request: Value = std::str::from_utf8(&body)
-        .map_err(|e| ApiError::bad("body", format!("not valid UTF-8: {e}")))
-        .and_then(|text| {
-            crate::fhir::json::parse(text).map_err(|e| match e {
-                FhirError::Json {
-                    line,
-                    column,
-                    message,
-                } => ApiError::bad(
-                    "body",
-                    format!("not valid JSON: {message} (line {line}, column {column})"),
-                ),
-                other => ApiError::bad("body", other.to_string()),
-            })
-        })?;
+    let request = json_body(body)?;
     let kb = state.kb.clone();
     // The import and the rules are CPU work: keep them off the async
     // workers.
@@ -361,7 +353,62 @@ async fn prescribe(
     if let Some(llm) = &state.llm {
         cards.push(advice_card(llm, &assessment, &state.kb, &note).await);
     }
+    if let Some(store) = &state.feedback {
+        // Remembered so feedback naming a card can be read later; a store
+        // failure does not withhold the cards.
+        if let Err(e) = store.sent(&cards) {
+            tracing::warn!("cards not remembered for feedback: {e}");
+        }
+    }
     Ok(Json(json!({ "cards": cards })))
+}
+
+/// `POST /cds-services/{id}/feedback`: stores what the clinician did with
+/// each card (CDS Hooks 2.0).
+async fn receive_feedback(
+    State(state): State<Arc<AppState>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Some(store) = state.feedback.clone() else {
+        return Err(ApiError {
+            status: StatusCode::NOT_IMPLEMENTED,
+            field: "feedback".into(),
+            error: "this service was started without a feedback store".into(),
+        });
+    };
+    let body = json_body(body)?;
+    let stored = tokio::task::spawn_blocking(move || store.receive(&body))
+        .await
+        .map_err(|e| ApiError {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            field: "feedback".into(),
+            error: format!("feedback not stored: {e}"),
+        })??;
+    Ok(Json(json!({ "stored": stored })))
+}
+
+/// A request body read strictly as JSON (a duplicated key is an error).
+fn json_body(body: Result<Bytes, BytesRejection>) -> Result<Value, ApiError> {
+    let body = body.map_err(|r| ApiError {
+        status: r.status(),
+        field: "body".into(),
+        error: r.body_text(),
+    })?;
+    std::str::from_utf8(&body)
+        .map_err(|e| ApiError::bad("body", format!("not valid UTF-8: {e}")))
+        .and_then(|text| {
+            crate::fhir::json::parse(text).map_err(|e| match e {
+                FhirError::Json {
+                    line,
+                    column,
+                    message,
+                } => ApiError::bad(
+                    "body",
+                    format!("not valid JSON: {message} (line {line}, column {column})"),
+                ),
+                other => ApiError::bad("body", other.to_string()),
+            })
+        })
 }
 
 /// The `--with-llm` card: the grounded answer within the budget, or a card
