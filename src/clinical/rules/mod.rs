@@ -1235,6 +1235,31 @@ mod tests {
             .contains("no drug-disease rule could use it"));
     }
 
+    /// A coded Condition states pregnancy by its code whatever its display;
+    /// a coded miscarriage does not.
+    #[test]
+    fn pregnancy_is_read_from_a_condition_code() {
+        let with = |condition: &str| {
+            run(&format!(
+                "conditions = [{condition}]\n[patient]\nage = 30\nsex = \"female\"\nweight_kg = 60\n[[proposed]]\ndrug = \"lisinopril\"\n"
+            ))
+        };
+        let a = with("{ text = \"Antenatal visit\", system = \"snomed\", code = \"72892002\" }");
+        assert!(
+            severity_of(&a, Kind::Pregnancy).is_some(),
+            "{:?}",
+            kinds(&a)
+        );
+        let a = with("{ text = \"Supervision of normal first pregnancy\", system = \"icd-10-cm\", code = \"Z34.00\" }");
+        assert!(
+            severity_of(&a, Kind::Pregnancy).is_some(),
+            "{:?}",
+            kinds(&a)
+        );
+        let a = with("{ text = \"Miscarriage in first trimester\", system = \"snomed\", code = \"19169002\" }");
+        assert_eq!(severity_of(&a, Kind::Pregnancy), None, "{:?}", kinds(&a));
+    }
+
     /// Issue 14, part 5: a patient of other or unknown sex is assessed;
     /// the equations take the lower (female) estimate and the rules for one
     /// sex say what they could not decide.

@@ -117,13 +117,16 @@ fn from_state_or_condition(
     ctx: &Context<'_>,
     recorded: bool,
     states: fn(&str) -> bool,
+    concept: &str,
 ) -> (bool, String) {
     if recorded {
         return (true, String::new());
     }
-    // The words say it, or the code does ("72892002" with any display).
+    // The words say it, or the code does ("72892002" with any display):
+    // a code read as the vocabulary's concept of that state.
+    let concept = ctx.kb.conditions.concept(concept);
     let coded =
-        |c: &ConditionReading| c.via == ConditionVia::Code && c.read_as.iter().any(|n| states(n));
+        |c: &ConditionReading| c.via == ConditionVia::Code && concept.is_some_and(|id| c.is(id));
     match ctx.conditions.iter().find(|c| states(&c.text) || coded(c)) {
         Some(c) => (
             true,
@@ -197,7 +200,8 @@ fn conditions(ctx: &Context<'_>, when: &When, r: &Resolved<'_>, e: &mut Eval) {
         }
     }
     if when.pregnant == Some(true) {
-        let (pregnant, why) = from_state_or_condition(ctx, p.pregnant, condition::pregnancy);
+        let (pregnant, why) =
+            from_state_or_condition(ctx, p.pregnant, condition::pregnancy, "pregnancy");
         e.flag(pregnant, format!("pregnant{why}"));
         if !when.trimesters.is_empty() && pregnant {
             match p.trimester {
@@ -209,7 +213,12 @@ fn conditions(ctx: &Context<'_>, when: &When, r: &Resolved<'_>, e: &mut Eval) {
         }
     }
     if when.breastfeeding == Some(true) {
-        let (yes, why) = from_state_or_condition(ctx, p.breastfeeding, condition::breastfeeding);
+        let (yes, why) = from_state_or_condition(
+            ctx,
+            p.breastfeeding,
+            condition::breastfeeding,
+            "breastfeeding",
+        );
         e.flag(yes, format!("breastfeeding{why}"));
     }
     if !when.conditions_any.is_empty() {
