@@ -313,7 +313,6 @@ const SKIPPABLE: &[&str] = &[
     "reaction",
     "note",
     "extension",
-    "modifierExtension",
     "meta",
     "text",
     "category",

@@ -450,8 +450,7 @@ impl ConditionVocab {
             return None;
         }
         let words: Vec<&str> = k.split(' ').filter(|w| !w.is_empty()).collect();
-        let mut best: Option<(usize, ConceptId)> = None;
-        let mut tie = false;
+        let mut closest = crate::kb::names::Closest::default();
         for (phrase, id, _, _) in &self.phrases {
             let len = phrase.chars().count();
             if len < 5 {
@@ -464,27 +463,12 @@ impl ConditionVocab {
             }
             for w in words.windows(n) {
                 let candidate = w.join(" ");
-                if candidate.len().abs_diff(phrase.len()) > limit {
-                    continue;
-                }
-                let d = strsim::damerau_levenshtein(&candidate, phrase);
-                if d == 0 || d > limit {
-                    continue;
-                }
-                match best {
-                    Some((bd, bid)) if d == bd && bid != *id => tie = true,
-                    Some((bd, _)) if d >= bd => {}
-                    _ => {
-                        best = Some((d, *id));
-                        tie = false;
-                    }
+                if candidate.len().abs_diff(phrase.len()) <= limit {
+                    closest.offer(&candidate, phrase, limit, *id);
                 }
             }
         }
-        match (best, tie) {
-            (Some((_, id)), false) => Some(self.preferred[id].clone()),
-            _ => None,
-        }
+        closest.unique().map(|id| self.preferred[id].clone())
     }
 }
 

@@ -243,6 +243,52 @@ pub fn closest(typed: &str, names: &[(String, usize)], n: usize) -> Vec<usize> {
     out
 }
 
+/// The one candidate closest to a typed text ("did you mean"): the
+/// smallest edit distance (Damerau-Levenshtein) within each candidate's
+/// limit, and no other candidate at that distance. An exact match is not a
+/// suggestion.
+#[derive(Debug)]
+pub struct Closest<Id> {
+    best: Option<(usize, Id)>,
+    tie: bool,
+}
+
+impl<Id: Copy + PartialEq> Default for Closest<Id> {
+    fn default() -> Self {
+        Closest {
+            best: None,
+            tie: false,
+        }
+    }
+}
+
+impl<Id: Copy + PartialEq> Closest<Id> {
+    /// Considers `candidate` (standing for `id`) for `typed`, allowing
+    /// `limit` edits.
+    pub fn offer(&mut self, typed: &str, candidate: &str, limit: usize, id: Id) {
+        let d = strsim::damerau_levenshtein(typed, candidate);
+        if d == 0 || d > limit {
+            return;
+        }
+        match self.best {
+            Some((bd, bid)) if d == bd && bid != id => self.tie = true,
+            Some((bd, _)) if d >= bd => {}
+            _ => {
+                self.best = Some((d, id));
+                self.tie = false;
+            }
+        }
+    }
+
+    /// The closest candidate, unless two stood equally close.
+    pub fn unique(self) -> Option<Id> {
+        match (self.best, self.tie) {
+            (Some((_, id)), false) => Some(id),
+            _ => None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -294,8 +294,7 @@ impl Kb {
             return None;
         }
         let limit = (len / 5).max(1);
-        let mut best: Option<(usize, DrugId)> = None;
-        let mut tie = false;
+        let mut closest = names::Closest::default();
         // `names` holds every generic, synonym and brand already normalised.
         for (name, id) in &self.names {
             // more than `limit` letters longer or shorter: more than `limit`
@@ -303,23 +302,9 @@ impl Kb {
             if name.len().abs_diff(phrase.len()) > limit * 4 {
                 continue;
             }
-            let d = strsim::damerau_levenshtein(&phrase, name);
-            if d == 0 || d > limit {
-                continue;
-            }
-            match best {
-                Some((bd, bid)) if d == bd && bid != *id => tie = true,
-                Some((bd, _)) if d >= bd => {}
-                _ => {
-                    best = Some((d, *id));
-                    tie = false;
-                }
-            }
+            closest.offer(&phrase, name, limit, *id);
         }
-        match (best, tie) {
-            (Some((_, id)), false) => Some(self.drug(id).name.clone()),
-            _ => None,
-        }
+        closest.unique().map(|id| self.drug(id).name.clone())
     }
 
     /// Generic name(s) a resolution stands for, joined with " + ".

@@ -353,12 +353,17 @@ async fn prescribe(
     if let Some(llm) = &state.llm {
         cards.push(advice_card(llm, &assessment, &state.kb, &note).await);
     }
-    if let Some(store) = &state.feedback {
-        // Remembered so feedback naming a card can be read later; a store
-        // failure does not withhold the cards.
-        if let Err(e) = store.sent(&cards) {
-            tracing::warn!("cards not remembered for feedback: {e}");
-        }
+    if let Some(store) = state.feedback.clone() {
+        // Remembered (flushed to disk, off the async workers) before the
+        // answer, so feedback naming a card can find it; a store failure
+        // does not withhold the cards.
+        let sent = cards.clone();
+        let _ = tokio::task::spawn_blocking(move || {
+            if let Err(e) = store.sent(&sent) {
+                tracing::warn!("cards not remembered for feedback: {e}");
+            }
+        })
+        .await;
     }
     Ok(Json(json!({ "cards": cards })))
 }
