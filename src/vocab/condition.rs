@@ -87,9 +87,9 @@ impl CodeSystem {
     pub fn from_uri(uri: &str) -> Option<CodeSystem> {
         match uri.trim().trim_end_matches('/') {
             "http://snomed.info/sct" => Some(CodeSystem::Snomed),
-            "http://hl7.org/fhir/sid/icd-10-cm" | "http://hl7.org/fhir/sid/icd-10" => {
-                Some(CodeSystem::Icd10Cm)
-            }
+            // (WHO ICD-10, http://hl7.org/fhir/sid/icd-10, shares the
+            // categories but not the subcodes: not read as ICD-10-CM.)
+            "http://hl7.org/fhir/sid/icd-10-cm" => Some(CodeSystem::Icd10Cm),
             _ => None,
         }
     }
