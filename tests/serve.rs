@@ -831,3 +831,24 @@ async fn feedback_on_a_card_is_stored_with_the_card() {
     let v: Value = r.json().await.expect("json");
     assert_eq!(field(&v), Some("feedback[0].outcome"), "{v}");
 }
+
+/// Issue 14, part 6: a request past the case limits (1,000 draft orders)
+/// is a 400 naming the list and the limit, not a long assessment.
+#[test]
+fn a_thousand_draft_orders_are_refused_naming_the_limit() {
+    let mut req = warfarin_ibuprofen_request();
+    let order = req["context"]["draftOrders"]["entry"][0].clone();
+    let entries: Vec<Value> = (0..1000)
+        .map(|i| {
+            let mut o = order.clone();
+            o["resource"]["id"] = json!(format!("draft-{i}"));
+            o
+        })
+        .collect();
+    req["context"]["draftOrders"]["entry"] = Value::Array(entries);
+    let e = rxguide::serve::assess_request(&kb(), req).expect_err("past the limit");
+    assert_eq!(e.status.as_u16(), 400);
+    assert!(e.field.contains("proposed"), "{e:?}");
+    assert!(e.error.contains("the proposed orders (1000)"), "{e:?}");
+    assert!(e.error.contains("at most 150"), "{e:?}");
+}

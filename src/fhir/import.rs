@@ -653,9 +653,15 @@ impl<'a> Build<'a> {
             });
         }
         self.file.review = self.opts.review;
+        // What a problem with the list as a whole is about: its absence, or
+        // the orders themselves (too many of them).
         self.origins.set(
             "proposed",
-            "the input: no MedicationRequest with intent proposal/plan or status draft, and no --propose DRUG (or --review for a medication review)",
+            if self.file.proposed.is_empty() {
+                "the input: no MedicationRequest with intent proposal/plan or status draft, and no --propose DRUG (or --review for a medication review)".to_string()
+            } else {
+                format!("the proposed orders ({})", self.file.proposed.len())
+            },
         );
         Ok(Built {
             file: self.file,
