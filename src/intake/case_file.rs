@@ -47,7 +47,7 @@ pub struct CaseFile {
 /// A condition as written: its text, or a table with its text and the
 /// code an EHR sent (`{ text = "Atrial fibrillation", system = "snomed",
 /// code = "49436004" }`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum ConditionFile {
     Text(String),
@@ -58,6 +58,45 @@ pub enum ConditionFile {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         code: Option<String>,
     },
+}
+
+/// Read by hand, not `untagged`, so a misspelt key (`codes`) or a
+/// missing `text` is an error naming it, never a silently dropped code.
+impl<'de> Deserialize<'de> for ConditionFile {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<ConditionFile, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ConditionFile;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a condition's text, or a table { text, system, code }")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<ConditionFile, E> {
+                Ok(ConditionFile::Text(v.to_string()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ConditionFile, A::Error> {
+                const FIELDS: &[&str] = &["text", "system", "code"];
+                let (mut text, mut system, mut code) = (None, None, None);
+                while let Some(key) = map.next_key::<String>()? {
+                    let slot = match key.as_str() {
+                        "text" => &mut text,
+                        "system" => &mut system,
+                        "code" => &mut code,
+                        other => return Err(serde::de::Error::unknown_field(other, FIELDS)),
+                    };
+                    *slot = Some(map.next_value::<String>()?);
+                }
+                Ok(ConditionFile::Coded {
+                    text: text.ok_or_else(|| serde::de::Error::missing_field("text"))?,
+                    system,
+                    code,
+                })
+            }
+        }
+        d.deserialize_any(Visit)
+    }
 }
 
 impl ConditionFile {
@@ -1080,6 +1119,13 @@ mod tests {
     #[test]
     fn a_condition_code_needs_a_known_system() {
         let bad = |c: &str| message(&format!("conditions = [{c}]\n{MINIMAL}"));
+        let m = bad("{ text = \"AF\", system = \"snomed\", codes = \"49436004\" }");
+        assert!(
+            m.contains("unknown field `codes`") && m.contains("`code`"),
+            "{m}"
+        );
+        let m = bad("{ system = \"snomed\", code = \"49436004\" }");
+        assert!(m.contains("missing field `text`"), "{m}");
         let m = bad("{ text = \"AF\", system = \"read-v2\", code = \"G573.\" }");
         assert!(
             m.contains("conditions[0]") && m.contains("accepted: snomed, icd-10-cm"),
