@@ -29,12 +29,10 @@ pub fn run(
         .unwrap_or_else(|| chrono::Local::now().date_naive());
     let bundle = to_bundle(&assessment, &kb, as_of);
     let text = serde_json::to_string_pretty(&bundle)? + "\n";
-    if out == Path::new("-") {
-        print!("{text}");
-    } else {
-        // the bundle is the patient's record: 0600, like the notes
-        crate::session::export::write_private(out, &text)
-            .with_context(|| format!("writing {}", out.display()))?;
+    // the bundle is the patient's record: 0600, like the notes
+    if crate::session::export::write_out(out, &text)
+        .with_context(|| format!("writing {}", out.display()))?
+    {
         eprintln!(
             "wrote {} ({} flag(s) as DetectedIssue)",
             out.display(),

@@ -106,11 +106,9 @@ pub fn export_feedback(global: &Global, to: &std::path::Path) -> anyhow::Result<
     };
     let all = store.feedback();
     let text = serde_json::to_string_pretty(&all)? + "\n";
-    if to.as_os_str() == "-" {
-        print!("{text}");
-    } else {
-        crate::session::export::write_private(to, &text)
-            .with_context(|| format!("writing {}", to.display()))?;
+    if crate::session::export::write_out(to, &text)
+        .with_context(|| format!("writing {}", to.display()))?
+    {
         eprintln!(
             "rxguide: {} feedback entr(ies) written to {}",
             all.len(),

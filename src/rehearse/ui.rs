@@ -793,10 +793,7 @@ pub fn run(global: &crate::cli::Global, o: RehearseOptions) -> anyhow::Result<i3
     if let Some(path) = &o.export_csv {
         let attempts = store.attempts(o.trainee.as_deref());
         let text = super::csv(&attempts);
-        if path.as_os_str() == "-" {
-            print!("{text}");
-        } else {
-            crate::tui::modes::write_private(path, &text)?;
+        if crate::session::export::write_out(path, &text)? {
             eprintln!(
                 "{} attempt(s) written to {}",
                 attempts.len(),

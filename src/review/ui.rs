@@ -403,10 +403,7 @@ pub struct ReviewOptions {
 }
 
 fn write_out(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
-    if path.as_os_str() == "-" {
-        print!("{text}");
-    } else {
-        crate::tui::modes::write_private(path, text)?;
+    if crate::session::export::write_out(path, text)? {
         eprintln!("written: {}", path.display());
     }
     Ok(())

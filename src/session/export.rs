@@ -187,6 +187,18 @@ pub fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
     f.sync_all()
 }
 
+/// Writes `contents` to `path` with [`write_private`], or to standard
+/// output when `path` is `-` (every `--export… FILE|-` option); true when
+/// a file was written.
+pub fn write_out(path: &Path, contents: &str) -> std::io::Result<bool> {
+    if path.as_os_str() == "-" {
+        print!("{contents}");
+        Ok(false)
+    } else {
+        write_private(path, contents).map(|()| true)
+    }
+}
+
 /// Writes `<dir>/<stem>.md` and `<dir>/<stem>.toml`; returns both paths.
 pub fn export(
     dir: &Path,
