@@ -213,7 +213,7 @@ impl Derived {
         }
         let bmi = match (p.weight_kg, p.height_cm) {
             (Some(w), Some(h)) => {
-                let bmi = w / (h / 100.0).powi(2);
+                let bmi = units::bmi(w, h);
                 calcs.push(Calculation {
                     name: "BMI".into(),
                     formula: "weight kg / (height m)^2".into(),

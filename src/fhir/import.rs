@@ -683,9 +683,8 @@ impl<'a> Build<'a> {
         let (Some(w), Some(h)) = (weight, height) else {
             return;
         };
-        let bmi = w / (h / 100.0).powi(2);
-        let (lo, hi) = units::limits::BMI;
-        if !(lo..=hi).contains(&bmi) {
+        if let Some(bmi) = units::implausible_bmi(w, h) {
+            let (lo, hi) = units::limits::BMI;
             p.height_cm = None;
             p.height_in = None;
             let field = "patient.height_cm";

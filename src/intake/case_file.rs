@@ -536,9 +536,8 @@ impl CaseFile {
             errors,
         );
         if let (Some(w), Some(h)) = (weight_kg, height_cm) {
-            let bmi = w / (h / 100.0).powi(2);
-            let (lo, hi) = limits::BMI;
-            if !(lo..=hi).contains(&bmi) {
+            if let Some(bmi) = units::implausible_bmi(w, h) {
+                let (lo, hi) = limits::BMI;
                 let field = if p.height_in.is_some() {
                     "patient.height_in"
                 } else {

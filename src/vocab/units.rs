@@ -81,6 +81,19 @@ pub fn s_to_ms(s: f64) -> f64 {
     s * 1000.0
 }
 
+/// Body-mass index, kg/m².
+pub fn bmi(weight_kg: f64, height_cm: f64) -> f64 {
+    weight_kg / (height_cm / 100.0).powi(2)
+}
+
+/// The BMI of a weight and height when it is outside [`limits::BMI`]: one
+/// of the two is wrong, and nothing should be computed from them.
+pub fn implausible_bmi(weight_kg: f64, height_cm: f64) -> Option<f64> {
+    let b = bmi(weight_kg, height_cm);
+    let (lo, hi) = limits::BMI;
+    (!(lo..=hi).contains(&b)).then_some(b)
+}
+
 /// Physiological limits accepted for the patient's inputs, inclusive.
 /// Values outside are almost certainly typing or unit errors. Each lab's
 /// range is in its row of [`crate::vocab::lab::LABS`].
