@@ -716,6 +716,17 @@ fn condition_codes_are_kept_and_read() {
     assert_eq!(again.conditions, case.conditions);
 }
 
+/// The first resource of `kind` in a bundle.
+fn first<'a>(bundle: &'a serde_json::Value, kind: &str) -> &'a serde_json::Value {
+    bundle["entry"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .map(|e| &e["resource"])
+        .find(|r| r["resourceType"] == kind)
+        .unwrap_or_else(|| panic!("no {kind} in the bundle"))
+}
+
 /// Issue 14, parts 4 and 7: an unconfirmed allergy is kept, checked and
 /// said to be unconfirmed; verification status and criticality are
 /// exported as the record gave them, never invented; flags carry HL7 v3
@@ -751,22 +762,10 @@ fn allergy_status_is_kept_as_given_and_issues_carry_act_codes() {
     let f = flag(&a.flags, Kind::Allergy).expect("still checked");
     assert!(f.summary.contains("Unconfirmed"), "{}", f.summary);
     let out = to_bundle(&a, kb(), as_of());
-    let resources: Vec<&serde_json::Value> = out["entry"]
-        .as_array()
-        .expect("entries")
-        .iter()
-        .map(|e| &e["resource"])
-        .collect();
-    let al = resources
-        .iter()
-        .find(|r| r["resourceType"] == "AllergyIntolerance")
-        .expect("allergy exported");
+    let al = first(&out, "AllergyIntolerance");
     assert_eq!(al["verificationStatus"]["coding"][0]["code"], "unconfirmed");
     assert_eq!(al["criticality"], "high");
-    let issue = resources
-        .iter()
-        .find(|r| r["resourceType"] == "DetectedIssue")
-        .expect("issue");
+    let issue = first(&out, "DetectedIssue");
     assert_eq!(
         issue["code"]["coding"][0]["system"],
         "http://terminology.hl7.org/CodeSystem/v3-ActCode"
@@ -776,14 +775,7 @@ fn allergy_status_is_kept_as_given_and_issues_carry_act_codes() {
     let plain = bundle(serde_json::json!({}), vec![allergy(serde_json::json!({}))]);
     let (case, _) = import_json(&plain, &opts(&[])).expect("imports");
     let out = to_bundle(&assess(kb(), &case), kb(), as_of());
-    let al = out["entry"]
-        .as_array()
-        .expect("entries")
-        .iter()
-        .map(|e| &e["resource"])
-        .find(|r| r["resourceType"] == "AllergyIntolerance")
-        .expect("allergy exported")
-        .clone();
+    let al = first(&out, "AllergyIntolerance");
     assert!(
         al.get("verificationStatus").is_none() && al.get("criticality").is_none(),
         "{al}"

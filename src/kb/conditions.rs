@@ -2,8 +2,9 @@
 //! as typed or as an EHR codes it, is read as one or more concepts.
 //!
 //! Reading, in order:
-//! 1. the code, when one came with the text (SNOMED CT id, or ICD-10-CM
-//!    code matched by its longest listed prefix);
+//! 1. the code, when one came with the text (a SNOMED CT id, or an
+//!    ICD-10-CM code, read as every concept with a listed prefix it starts
+//!    with);
 //! 2. the whole text (SNOMED's "(disorder)"-style tag dropped) as a name or
 //!    synonym;
 //! 3. names, synonyms and `includes` phrases found in the text as whole
@@ -492,11 +493,9 @@ mod tests {
         let kb = crate::kb::bundled_for_tests();
         let mut missing = Vec::new();
         for rule in &kb.records.rules {
-            let whens = std::iter::once(&rule.when)
-                .chain(rule.when.at_least_of.iter().flat_map(|n| n.of.iter()));
             // (`conditions_none` holds exclusion fragments such as
             // "diastolic", not conditions.)
-            for w in whens {
+            for w in rule.when.parts() {
                 for t in &w.conditions_any {
                     if !kb.conditions.read(t, None).recognised() {
                         missing.push(format!("{} ({})", t, rule.id));

@@ -212,6 +212,12 @@ pub struct AtLeastOf {
 }
 
 impl When {
+    /// This `when` and the criteria of its `at_least_of`: every table whose
+    /// conditions can make the rule fire.
+    pub fn parts(&self) -> impl Iterator<Item = &When> {
+        std::iter::once(self).chain(self.at_least_of.iter().flat_map(|n| n.of.iter()))
+    }
+
     pub fn is_empty(&self) -> bool {
         self == &When::default()
     }

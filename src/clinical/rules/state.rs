@@ -437,14 +437,11 @@ fn unrecognised(ctx: &Context<'_>, out: &mut Findings) {
                 let mut reached: Vec<String> = Vec::new();
                 for (_, p) in ctx.known() {
                     for rule in &ctx.kb.records.rules {
-                        let uses = |w: &When| w.conditions_any.iter().any(|t| read.matches(t));
-                        let any_part = uses(&rule.when)
-                            || rule
-                                .when
-                                .at_least_of
-                                .as_ref()
-                                .is_some_and(|n| n.of.iter().any(uses));
-                        if any_part && ctx.kb.matches(&rule.drugs, p) {
+                        let reads_it = rule
+                            .when
+                            .parts()
+                            .any(|w| w.conditions_any.iter().any(|t| read.matches(t)));
+                        if reads_it && ctx.kb.matches(&rule.drugs, p) {
                             let line = format!("{} ({})", ctx.name(p), rule.id);
                             if !reached.contains(&line) {
                                 reached.push(line);
